@@ -1,0 +1,2 @@
+// Public entry of @multus-ts/netspec.
+export {};
