@@ -194,8 +194,9 @@ async function writeAtomic(path: string, bytes: string): Promise<void> {
   );
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
+    // No fsync: the rename keeps readers safe from partial files when the daemon dies; only a power loss could
+    // lose the entry, and that also ends every attachment it describes (a reboot starts pods afresh).
     await fh.writeFile(bytes);
-    await fh.sync();
   } catch (err) {
     await fh.close();
     await rm(tmp, { force: true });
