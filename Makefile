@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 DEPS_STAMP := node_modules/.deps-stamp
 
-.PHONY: all deps build build-ts build-shim lint typecheck test test-unit test-e2e bench demo clean
+.PHONY: all deps build build-ts build-shim lint typecheck test test-unit test-e2e fuzz bench demo clean
 
 all: build
 
@@ -23,6 +23,9 @@ build-ts: $(DEPS_STAMP)
 build-shim: $(DEPS_STAMP)
 	$(MAKE) -C packages/shim
 
+fuzz: $(DEPS_STAMP)
+	$(MAKE) -C packages/shim fuzz
+
 lint: $(DEPS_STAMP)
 	biome check .
 
@@ -36,6 +39,7 @@ test-e2e: build
 	vitest run --project e2e
 
 test: deps build lint typecheck
+	$(MAKE) -C packages/shim fuzz
 	vitest run
 
 bench: build
