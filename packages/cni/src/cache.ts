@@ -11,9 +11,10 @@
 // - read() never throws for a bad file: a missing, corrupt, truncated or foreign entry comes back as a typed
 //   failure, because DEL must be able to carry on without it.
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from './atomic-file.ts';
 import { CNI_ERRORS } from './catalogue.ts';
 import { validateContainerId, validateIfName, validateNetworkName } from './config.ts';
 import { convertResult } from './convert.ts';
@@ -141,18 +142,10 @@ export class ResultCache {
     if (entry.result && Object.keys(entry.result).length > 0) file['result'] = entry.result;
     const data = JSON.stringify(file);
 
-    const tmp = join(this.resultsDir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
     try {
       await mkdir(this.resultsDir, { recursive: true, mode: 0o700 });
-      const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      try {
-        await fh.writeFile(data);
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
+      await writeFileAtomic(path, data, { mode: 0o600, durable: false });
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       if (err instanceof CniError) throw err;
       throw CniError.of(CNI_ERRORS, 'ERR_CACHE_IO', { op: 'write', path }, (err as Error).message, err);
     }

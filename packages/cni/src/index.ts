@@ -1,5 +1,6 @@
 // Public entry of @multus-ts/cni. Everything another package may use is re-exported here.
 
+export * from './atomic-file.ts';
 export * from './cache.ts';
 export * from './catalogue.ts';
 export * from './config.ts';

@@ -258,3 +258,13 @@ describe('listenOnSocket', () => {
     });
   });
 });
+
+describe('closeKeepingSocket', () => {
+  it('leaves the socket path in place after the server is closed (so DEL is retried, not dropped)', async () => {
+    const { closeKeepingSocket } = await import('./server.ts');
+    await closeKeepingSocket(app, socketPath);
+    const st = await stat(socketPath);
+    expect(st.isSocket()).toBe(true);
+    await expect(call(socketPath, 'GET', '/healthz')).rejects.toThrow(/ECONNREFUSED/);
+  });
+});

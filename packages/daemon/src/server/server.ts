@@ -1,7 +1,7 @@
 // multus-daemon's HTTP API on a unix socket (root only: the directory is 0700, the socket 0600).
 // Paths, methods, status codes and bodies follow upstream's daemon so upstream's multus-shim works unchanged;
 // our own shim asks (header X-Multus-Ts-Output: raw) for exactly the bytes it must print.
-import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CniError } from '@multus-ts/cni';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -174,4 +174,22 @@ export async function listenOnSocket(app: FastifyInstance, socketPath: string): 
   }
   await app.listen({ path: socketPath });
   await chmod(socketPath, 0o600);
+}
+
+/**
+ * Closes the server but leaves the socket file in place (Node removes it on close). A shim that finds the socket
+ * path but no daemon answers DEL with "try again later" (code 11) instead of "multus is gone, nothing to do":
+ * during a restart or an upgrade, a DEL must be retried, not dropped. Uninstall removes the file instead.
+ */
+export async function closeKeepingSocket(app: FastifyInstance, socketPath: string): Promise<void> {
+  const keep = `${socketPath}.keep-${process.pid}`;
+  let kept = false;
+  try {
+    await link(socketPath, keep);
+    kept = true;
+  } catch {
+    // No socket file (already gone): nothing to keep.
+  }
+  await app.close();
+  if (kept) await rename(keep, socketPath);
 }

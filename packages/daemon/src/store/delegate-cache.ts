@@ -5,8 +5,9 @@
 // by us; what upstream does not keep (the interface name actually used, capability args such as portMappings,
 // the netns, the pod) rides along under `multusTs`, a key Go's decoder ignores.
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@multus-ts/cni';
 import { z } from 'zod';
 
 export const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -185,32 +186,6 @@ export function decodeCacheEntry(containerId: string, text: string, requestIfNam
   return { status: 'ok', foreign, entry: { containerId, netns, pod, delegates } };
 }
 
-/** Writes `bytes` to `path` so that readers only ever see the old or the complete new content. */
-async function writeAtomic(path: string, bytes: string): Promise<void> {
-  // A leading dot keeps temp files out of list(): container IDs start with an alphanumeric.
-  const tmp = join(
-    dirname(path),
-    `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`,
-  );
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    // No fsync: the rename keeps readers safe from partial files when the daemon dies; only a power loss could
-    // lose the entry, and that also ends every attachment it describes (a reboot starts pods afresh).
-    await fh.writeFile(bytes);
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 export class DelegateCache {
   readonly dir: string;
 
@@ -220,7 +195,11 @@ export class DelegateCache {
 
   async save(entry: CachedContainer): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeAtomic(cachePath(this.dir, entry.containerId), encodeCacheEntry(entry));
+    // No fsync: the rename keeps readers safe from partial files when the daemon dies; only a power loss could
+    // lose the entry, and that also ends every attachment it describes (a reboot starts pods afresh).
+    await writeFileAtomic(cachePath(this.dir, entry.containerId), encodeCacheEntry(entry), {
+      durable: false,
+    });
   }
 
   async load(containerId: string, requestIfName: string): Promise<CacheRead> {

@@ -1,0 +1,51 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from './atomic-file.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mts-aw-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('writeFileAtomic', () => {
+  it('creates and replaces with exactly the given bytes and mode, leaving no temp file', async () => {
+    const p = join(dir, '00-multus.conf');
+    const oldUmask = process.umask(0o077);
+    try {
+      await writeFileAtomic(p, '{"a":1}', { mode: 0o644 });
+    } finally {
+      process.umask(oldUmask);
+    }
+    expect(readFileSync(p, 'utf8')).toBe('{"a":1}');
+    expect(statSync(p).mode & 0o777).toBe(0o644);
+    const before = statSync(p).ino;
+    await writeFileAtomic(p, new TextEncoder().encode('{"b":2}'));
+    expect(readFileSync(p, 'utf8')).toBe('{"b":2}');
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+    expect(statSync(p).ino).not.toBe(before); // a new inode: readers of the old one saw complete old content
+    expect(readdirSync(dir)).toEqual(['00-multus.conf']);
+  });
+
+  it('a failed rename leaves the target untouched and no temp file behind', async () => {
+    const target = join(dir, 'occupied');
+    mkdirSync(target);
+    writeFileSync(join(target, 'inside'), 'x');
+    await expect(writeFileAtomic(target, 'data')).rejects.toThrow();
+    expect(readdirSync(dir)).toEqual(['occupied']);
+    expect(readFileSync(join(target, 'inside'), 'utf8')).toBe('x');
+  });
+
+  it('a missing directory fails without creating anything', async () => {
+    await expect(writeFileAtomic(join(dir, 'no', 'such', 'file'), 'x')).rejects.toThrow(/ENOENT/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('an empty payload is written as such (the caller decides; the manager never passes one)', async () => {
+    const p = join(dir, 'empty');
+    await writeFileAtomic(p, '');
+    expect(readFileSync(p, 'utf8')).toBe('');
+  });
+});

@@ -1,0 +1,118 @@
+// The composition root: builds every part of multus-daemon from its configuration and runs it until a signal.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Admission } from './admission.ts';
+import { MultusConfManager } from './confgen/index.ts';
+import type { LoadedDaemonConfig } from './config/index.ts';
+import { Engine } from './engine/engine.ts';
+import { fsConfDirReader } from './engine/fs-reader.ts';
+import { nsenterNetnsOps } from './engine/routes.ts';
+import { loadKubeConfig, makeApis } from './kube/client.ts';
+import { EventRecorder } from './kube/events.ts';
+import { NadDirectory } from './kube/nads.ts';
+import { PodDirectory } from './kube/pods.ts';
+import { patchNetworkStatus } from './kube/status.ts';
+import { buildServer, closeKeepingSocket, listenOnSocket } from './server/server.ts';
+
+export const SOCKET_NAME = 'multus.sock';
+
+export interface RunningDaemon {
+  socketPath: string;
+  engine: Engine;
+  stop(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  loaded: LoadedDaemonConfig;
+  logger: Logger;
+  cleanupConfigOnExit: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const { loaded, logger } = opts;
+  const env = opts.env ?? process.env;
+  const cfg = loaded.typed;
+  const nodeName = env['MULTUS_NODE_NAME'] || undefined;
+  if (!nodeName) logger.warn({}, 'MULTUS_NODE_NAME is not set: caching the pods of every node');
+
+  const kubeconfig = typeof loaded.raw['kubeconfig'] === 'string' ? loaded.raw['kubeconfig'] : undefined;
+  const apis = makeApis(loadKubeConfig({ kubeconfig, env }));
+  const pods = new PodDirectory({ apis, nodeName });
+  const nads = new NadDirectory({ apis });
+  for (const inf of [pods.informer, nads.informer]) {
+    inf.start();
+    void inf.waitForSync(cfg.ours.informerSyncTimeoutSeconds * 1000).then((ok) => {
+      if (!ok)
+        logger.error(
+          { informer: inf.name, error: inf.state.lastError },
+          'informer not synced yet: ADD waits for it',
+        );
+    });
+  }
+  const events = new EventRecorder(apis, nodeName ?? '');
+
+  const autoMode = cfg.multus.multusConfigFile === 'auto';
+  let confManager: MultusConfManager | undefined;
+  if (autoMode) {
+    confManager = new MultusConfManager({
+      config: cfg,
+      cleanupOnExit: opts.cleanupConfigOnExit || cfg.ours.cleanupConfigOnExit,
+      log: (level, msg, fields) => logger[level]({ ...fields, area: 'confgen' }, msg),
+    });
+    void confManager.start().catch((err: unknown) => {
+      logger.error({ err: (err as Error).message }, 'could not generate 00-multus.conf: ADD stays refused');
+    });
+  }
+
+  let shuttingDown = false;
+  const admission = new Admission(
+    [
+      () => (shuttingDown ? 'shutting down' : undefined),
+      () => (pods.informer.state.synced ? undefined : 'pod informer not synced'),
+      () => (nads.informer.state.synced ? undefined : 'network-attachment-definition informer not synced'),
+      () =>
+        !confManager || confManager.content !== undefined ? undefined : 'no primary CNI configuration yet',
+      () => (confManager && !confManager.ready ? 'readiness indicator file is missing' : undefined),
+    ],
+    { timeoutMs: cfg.ours.readinessIndicatorWaitSeconds * 1000 },
+  );
+
+  const engine = new Engine({
+    pods,
+    nads,
+    status: { write: (ns, name, value) => patchNetworkStatus(apis, ns, name, value) },
+    events,
+    netns: nsenterNetnsOps,
+    reader: fsConfDirReader,
+    logger,
+    admission,
+    daemonConfig: loaded.raw as Record<string, unknown>,
+    ignoreReadinessIndicator: autoMode,
+    extraBinDirs: (env['CNI_PATH'] ?? '').split(':').filter((d) => d !== ''),
+    maxConcurrentDelegates: cfg.ours.maxConcurrentDelegates,
+    queueTimeoutMs: cfg.ours.requestQueueTimeoutSeconds * 1000,
+  });
+
+  const socketPath = join(cfg.server.socketDir, SOCKET_NAME);
+  const server = buildServer({ socketPath, service: engine, isReady: () => !shuttingDown });
+  await listenOnSocket(server, socketPath);
+  logger.info({ socket: socketPath, node: nodeName }, 'multus-daemon listening');
+
+  return {
+    socketPath,
+    engine,
+    async stop() {
+      shuttingDown = true;
+      const deadline = Date.now() + cfg.ours.shutdownGraceSeconds * 1000;
+      while (engine.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const cleanup = opts.cleanupConfigOnExit || cfg.ours.cleanupConfigOnExit;
+      // An ordinary stop leaves a dead socket so DELs are retried (code 11) until the next daemon is up; the
+      // uninstall cleanup removes it so pods can be deleted once multus is gone.
+      if (cleanup) await server.close();
+      else await closeKeepingSocket(server, socketPath);
+      await Promise.all([pods.informer.stop(), nads.informer.stop(), confManager?.stop()]);
+      await events.flush();
+    },
+  };
+}

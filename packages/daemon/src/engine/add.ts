@@ -1,0 +1,177 @@
+// ADD: plan the pod's attachments, persist them, run each delegate in order, undo on failure, apply
+// default routes, then record network-status (one PATCH) and events.
+
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  CniError,
+  type CniResult,
+  convertResult,
+  emptyResult,
+  parseResult,
+  type Result100,
+} from '@multus-ts/cni';
+import {
+  type Attachment,
+  buildNetworkStatus,
+  type DeviceInfo,
+  formatNetworkStatus,
+  type NetworkStatus,
+  parseDeviceInfo,
+  parseK8sArgs,
+  planDefaultRoutes,
+  requirePodIdentity,
+  withDefaultGateways,
+  withoutDefaultRoutes,
+} from '@multus-ts/netspec';
+import { DAEMON_ERRORS } from '../catalogue.ts';
+import type { CniReply } from '../server/server.ts';
+import type { RequestContext } from './context.ts';
+import type { PodInfo } from './deps.ts';
+import { cacheEntryFor, planForPod } from './plan.ts';
+import { deleteAttachments } from './teardown.ts';
+
+const NAD_MISSING_IDS = new Set(['ERR_NAD_NOT_FOUND']);
+
+function ipsOf(result: CniResult): string[] {
+  const r = convertResult(result, '1.1.0') as Result100;
+  return (r.ips ?? []).map((ip) => ip.address);
+}
+
+async function readDeviceInfo(path: string | undefined): Promise<DeviceInfo | undefined> {
+  if (!path) return undefined;
+  try {
+    return parseDeviceInfo(await readFile(path, 'utf8'), path);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runAdd(ctx: RequestContext): Promise<CniReply> {
+  const { call, conf, deps, cache } = ctx;
+  const version = conf.cniVersion;
+  const k8s = parseK8sArgs(call.args);
+  const who = requirePodIdentity(k8s);
+  let log = ctx.log.child({ pod: `${who.namespace}/${who.name}` });
+  await deps.admission?.admitAdd();
+
+  const found = await deps.pods.lookup(who.namespace, who.name, k8s.podUid ?? '', 'add');
+  if (found.kind === 'not-found') {
+    // The pod is gone before its sandbox got networking: a valid empty result lets the runtime tear it down.
+    log.info({}, 'pod not found: returning an empty result');
+    return {
+      cniVersion: version,
+      result: emptyResult(version as never, call.ifName, call.netns) as Record<string, unknown>,
+    };
+  }
+  if (found.kind === 'unavailable')
+    throw CniError.of(DAEMON_ERRORS, 'ERR_NOT_READY', { reason: `pod lookup: ${found.reason}` });
+  if (found.kind === 'uid-mismatch') {
+    throw new CniError(7, `expected pod UID "${k8s.podUid}" but got "${found.pod.uid}" from Kube API`);
+  }
+  const pod: PodInfo = found.pod;
+
+  let plan: Attachment[];
+  try {
+    plan = planForPod(ctx, pod);
+  } catch (err) {
+    const e = CniError.wrap(err);
+    if (e.id && NAD_MISSING_IDS.has(e.id)) {
+      deps.events.record(pod, { type: 'Warning', reason: 'NoNetworkFound', message: e.msg });
+    }
+    throw e;
+  }
+  const routeActions = planDefaultRoutes(plan);
+
+  const entry = cacheEntryFor(ctx, pod, plan);
+  // Persisted before anything runs, so a crash at any later point still lets DEL find every delegate.
+  await cache.save(entry);
+
+  const results: CniResult[] = [];
+  for (const [i, a] of plan.entries()) {
+    log = ctx.log.child({ pod: `${pod.namespace}/${pod.name}`, network: a.network, ifname: a.ifName });
+    try {
+      if (a.deviceInfo?.dpFile) await copyDeviceInfo(a.deviceInfo.dpFile, a.deviceInfo.cniFile);
+      const result = await ctx.limiter.run('normal', deps.queueTimeoutMs ?? 60_000, () =>
+        ctx.runtime.addNetworkList(a.config, {
+          containerId: call.containerId,
+          netns: call.netns,
+          ifName: a.ifName,
+          args: a.cniArgs,
+          capabilityArgs: a.capabilityArgs,
+        }),
+      );
+      results.push(result);
+      log.debug({}, 'delegate added');
+    } catch (err) {
+      const failure = CniError.wrap(err);
+      log.error({ err: failure.message, code: failure.code }, 'delegate ADD failed: removing what was added');
+      // Undo in reverse order, the failed one included (it may have half-configured things).
+      const undo = entry.delegates.slice(0, i + 1);
+      const teardown = await deleteAttachments(ctx, { ...entry, delegates: undo });
+      if (teardown.length === 0) await cache.remove(call.containerId);
+      throw failure;
+    }
+  }
+
+  // Default routes: only where a result reports interfaces or IPs (as upstream); the cached result is edited to
+  // match so CHECK and DEL see what the pod really has.
+  for (const action of routeActions) {
+    const idx = plan.findIndex((a) => a.network === action.network && a.ifName === action.ifName);
+    const a = plan[idx];
+    const res = results[idx];
+    if (!a || !res) continue;
+    const r11 = convertResult(res, '1.1.0') as Result100;
+    if ((r11.interfaces?.length ?? 0) === 0 && (r11.ips?.length ?? 0) === 0) continue;
+    await deps.netns.applyDefaultRoutes(call.netns, action);
+    const edited = withDefaultGateways(withoutDefaultRoutes(r11, action.deleteFamilies), action.addGateways);
+    await rewriteCachedResult(ctx, a, edited);
+  }
+
+  const statuses: NetworkStatus[] = [];
+  for (const [i, a] of plan.entries()) {
+    const deviceInfo = await readDeviceInfo(a.deviceInfo?.cniFile);
+    statuses.push(
+      buildNetworkStatus({
+        network: a.network,
+        ifName: a.ifName,
+        isDefault: a.master,
+        result: results[i],
+        deviceInfo,
+        defaultRoute: a.defaultRoute,
+      }),
+    );
+    deps.events.record(pod, {
+      type: 'Normal',
+      reason: 'AddedInterface',
+      message: `Add ${a.ifName} [${ipsOf(results[i]!).join(' ')}] from ${a.network}`,
+    });
+  }
+  const patched = await deps.status.write(pod.namespace, pod.name, formatNetworkStatus(statuses));
+  if (!patched.ok) {
+    // The pod has its networks; a failed annotation write must not tear them down (upstream #1407).
+    log.warn({ status: patched.status, reason: patched.reason }, 'could not write network-status');
+  }
+
+  const master = results[plan.findIndex((a) => a.master)] ?? results[0];
+  const out = master ? convertResult(master, version as never) : emptyResult(version as never);
+  return { cniVersion: version, result: out as Record<string, unknown> };
+}
+
+async function copyDeviceInfo(from: string, to: string): Promise<void> {
+  try {
+    const text = await readFile(from, 'utf8');
+    await mkdir(dirname(to), { recursive: true });
+    await rm(to, { force: true });
+    await writeFile(to, text, { mode: 0o444 });
+  } catch {
+    // No device-plugin file: the plugin may write the CNI file itself.
+  }
+}
+
+async function rewriteCachedResult(ctx: RequestContext, a: Attachment, result: Result100): Promise<void> {
+  const read = await ctx.runtime.cache.read(a.config.name, ctx.call.containerId, a.ifName);
+  if (!read.ok) return;
+  const converted = convertResult(parseResult(result), a.config.cniVersion);
+  await ctx.runtime.cache.write({ ...read.entry, result: converted as Record<string, unknown> });
+}
