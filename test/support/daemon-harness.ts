@@ -27,6 +27,18 @@ export interface HarnessOptions {
   emulator?: KubeEmulatorOptions;
   /** cniVersion of daemon-config (and so of 00-multus.conf). Default 0.3.1, as upstream's manifest. */
   cniVersion?: string;
+  /** Extra arguments for the daemon's `node` (before the script), e.g. `--cpu-prof` for benchmarks. */
+  nodeArgs?: string[];
+  /** Extra environment for the daemon process (PATH and MULTUS_NODE_NAME are always set). */
+  daemonEnv?: Record<string, string>;
+  /** Leave the daemon stopped after start(); the caller starts it with startDaemon() (e.g. to time its sync). */
+  deferDaemon?: boolean;
+}
+
+/** Per-start overrides of startDaemon(); unset fields fall back to the HarnessOptions. */
+export interface DaemonStartOptions {
+  nodeArgs?: string[];
+  env?: Record<string, string>;
 }
 
 export interface ShimOutcome {
@@ -76,6 +88,8 @@ export class NodeHarness {
   daemon: ChildProcess | undefined;
   daemonLog = '';
   #counter = 0;
+  #nodeArgs: string[] = [];
+  #daemonEnv: Record<string, string> = {};
 
   static async start(opts: HarnessOptions = {}): Promise<NodeHarness> {
     const h = new NodeHarness();
@@ -92,6 +106,8 @@ export class NodeHarness {
     if (process.getuid?.() !== 0) throw new Error('e2e: the daemon tests need root (network namespaces)');
     requireHostTools();
     requireBuilt();
+    this.#nodeArgs = opts.nodeArgs ?? [];
+    this.#daemonEnv = opts.daemonEnv ?? {};
     this.root = await this.scope.tempDir('multus-ts-node-');
     this.netDir = join(this.root, 'net.d');
     this.cniDir = join(this.root, 'cni-multus');
@@ -112,7 +128,10 @@ export class NodeHarness {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
 
-    await writeFile(join(this.netDir, '10-cbr0.conflist'), JSON.stringify(this.primaryConfig()));
+    await writeFile(
+      join(this.netDir, '10-cbr0.conflist'),
+      JSON.stringify(this.primaryConfig(opts.cniVersion ?? '0.3.1')),
+    );
     this.daemonConfigPath = join(this.root, 'daemon-config.json');
     await writeFile(
       this.daemonConfigPath,
@@ -132,13 +151,13 @@ export class NodeHarness {
         ...opts.daemonConfig,
       }),
     );
-    await this.startDaemon();
+    if (!opts.deferDaemon) await this.startDaemon();
   }
 
   /** The cluster network: a bridge in the node namespace with host-local addresses from 10.244.1.0/24. */
-  primaryConfig(): Record<string, unknown> {
+  primaryConfig(cniVersion = '0.3.1'): Record<string, unknown> {
     return {
-      cniVersion: '0.3.1',
+      cniVersion,
       name: 'cbr0',
       plugins: [
         {
@@ -156,12 +175,22 @@ export class NodeHarness {
     };
   }
 
-  async startDaemon(): Promise<void> {
-    const child = spawn(process.execPath, [DAEMON_MAIN, '-config', this.daemonConfigPath], {
-      env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', MULTUS_NODE_NAME: NODE_NAME },
+  /**
+   * Starts multus-daemon and waits until it listens and has written 00-multus.conf. Only this start's log lines
+   * count, so a restart waits for the new process rather than the previous one's "listening" line.
+   */
+  async startDaemon(opts: DaemonStartOptions = {}): Promise<void> {
+    const nodeArgs = opts.nodeArgs ?? this.#nodeArgs;
+    const child = spawn(process.execPath, [...nodeArgs, DAEMON_MAIN, '-config', this.daemonConfigPath], {
+      env: {
+        ...(opts.env ?? this.#daemonEnv),
+        PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        MULTUS_NODE_NAME: NODE_NAME,
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.daemon = child;
+    const logFrom = this.daemonLog.length;
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => {
       this.daemonLog += d;
@@ -172,7 +201,11 @@ export class NodeHarness {
     while (Date.now() < deadline) {
       if (child.exitCode !== null)
         throw new Error(`multus-daemon exited with ${child.exitCode}:\n${this.daemonLog}`);
-      if (existsSync(socket) && existsSync(confPath) && this.daemonLog.includes('multus-daemon listening'))
+      if (
+        existsSync(socket) &&
+        existsSync(confPath) &&
+        this.daemonLog.includes('multus-daemon listening', logFrom)
+      )
         return;
       await new Promise((r) => setTimeout(r, 50));
     }

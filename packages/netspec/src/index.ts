@@ -1,5 +1,12 @@
 // Public entry of @multus-ts/netspec: the NPWG multi-net-spec v1.3 and the device-info spec as pure functions.
-export { declaredCapabilities, SELECTION_CAPABILITIES } from './capabilities.ts';
+export {
+  type CapabilityInput,
+  type CapabilityOutput,
+  capabilityArgsFor,
+  declaredCapabilities,
+  mergeCniArgs,
+  SELECTION_CAPABILITIES,
+} from './capabilities.ts';
 export { NETSPEC_ERRORS, type NetspecErrorId } from './catalogue.ts';
 export {
   type DefaultRouteAction,

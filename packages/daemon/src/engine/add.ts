@@ -109,7 +109,16 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
       // Undo in reverse order, the failed one included (it may have half-configured things).
       const undo = entry.delegates.slice(0, i + 1);
       const teardown = await deleteAttachments(ctx, { ...entry, delegates: undo });
-      if (teardown.length === 0) await cache.remove(call.containerId);
+      if (teardown.length === 0) {
+        await cache.remove(call.containerId);
+      } else {
+        // What could not be undone stays cached for the DEL the runtime sends after a failed ADD.
+        const failed = new Set(teardown.map((t) => `${t.network}\u0000${t.ifName}`));
+        await cache.save({
+          ...entry,
+          delegates: undo.filter((d) => failed.has(`${d.name}\u0000${d.ifName}`)),
+        });
+      }
       throw failure;
     }
   }

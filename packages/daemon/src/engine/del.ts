@@ -1,6 +1,11 @@
 // DEL: works from the delegate cache written by ADD, so it succeeds when the pod, the NAD or the API server are
 // gone. Without a usable cache it rebuilds the plan from the pod if it still exists; with neither there is
 // nothing this daemon ever attached, and DEL succeeds (a repeated DEL is always fine).
+//
+// Failures are bounded: a DEL whose delegates fail reports the errors (so the runtime retries) and keeps only the
+// failed delegates in the cache; after MAX_DEL_ATTEMPTS failing DELs for one container the daemon gives up on
+// them, logs an error and succeeds, so a plugin whose DEL never succeeds (e.g. macvlan 1.1.1 without its master)
+// cannot keep a pod in Terminating forever. Upstream's shim instead swallows every DEL error at once.
 import { CniError } from '@multus-ts/cni';
 import { parseK8sArgs } from '@multus-ts/netspec';
 import type { CniReply } from '../server/server.ts';
@@ -8,6 +13,8 @@ import type { CachedContainer } from '../store/delegate-cache.ts';
 import type { RequestContext } from './context.ts';
 import { cacheEntryFor, planForPod } from './plan.ts';
 import { combineTeardownErrors, deleteAttachments } from './teardown.ts';
+
+export const MAX_DEL_ATTEMPTS = 3;
 
 export async function runDel(ctx: RequestContext): Promise<CniReply> {
   const { call, conf, cache, log } = ctx;
@@ -26,7 +33,22 @@ export async function runDel(ctx: RequestContext): Promise<CniReply> {
     }
   }
   const errors = await deleteAttachments(ctx, entry);
-  if (errors.length > 0) {
+  if (errors.length > 0 && read.status === 'ok') {
+    const attempts = (entry.delAttempts ?? 0) + 1;
+    if (attempts >= MAX_DEL_ATTEMPTS) {
+      log.error(
+        { attempts, failed: errors.map((e) => `${e.network}/${e.ifName}: ${e.error.msg}`) },
+        'DEL keeps failing for these delegates: giving up on them',
+      );
+      await cache.remove(call.containerId);
+      return { cniVersion: conf.cniVersion };
+    }
+    const failed = new Set(errors.map((e) => `${e.network}\u0000${e.ifName}`));
+    await cache.save({
+      ...entry,
+      delAttempts: attempts,
+      delegates: entry.delegates.filter((d) => failed.has(`${d.name}\u0000${d.ifName}`)),
+    });
     // The cache stays so a retried DEL can finish the job.
     throw combineTeardownErrors(errors);
   }

@@ -2,6 +2,7 @@
 // config, and serialises: one operation per container at a time, GC alone, a bounded number of delegate
 // executions (DEL and CHECK ahead of ADD).
 import { CniError, versionReply } from '@multus-ts/cni';
+import { DAEMON_ERRORS } from '../catalogue.ts';
 import { overlayDaemonConfig } from '../config/index.ts';
 import type { CniReply, CniService } from '../server/server.ts';
 import type { CniCall } from '../server/wire.ts';
@@ -9,6 +10,7 @@ import { runAdd } from './add.ts';
 import { runCheck } from './check.ts';
 import { makeContext } from './context.ts';
 import { runDel } from './del.ts';
+import { runDelegate } from './delegate.ts';
 import type { EngineDeps } from './deps.ts';
 import { runGc, runStatus } from './gc.ts';
 import { decodeRequestConfig, parseMultusNetConf } from './netconf.ts';
@@ -42,9 +44,22 @@ export class Engine implements CniService {
     }
   }
 
-  /** /delegate (single-attachment hot-plug for external controllers) arrives with the hot-plug work. */
-  async delegate(_call: CniCall): Promise<CniReply> {
-    throw new CniError(4, 'unknown cmd type: /delegate is not supported yet');
+  /** /delegate: one attachment for an external controller (hot-plug); serialised per container like /cni. */
+  async delegate(call: CniCall): Promise<CniReply> {
+    this.#inFlight++;
+    try {
+      if (call.command === 'GC' || call.command === 'VERSION') {
+        throw CniError.of(DAEMON_ERRORS, 'ERR_COMMAND_UNKNOWN', { command: call.command });
+      }
+      // binDir and cniDir come from the daemon's configuration: the request config is the delegate's own.
+      const conf = parseMultusNetConf({ ...(this.deps.daemonConfig ?? {}) }, { requireNetworks: false });
+      const ctx = makeContext(call, conf, this.deps, this.limiter);
+      return await this.#gcGate.shared(() =>
+        this.#perContainer.run(call.containerId, () => runDelegate(ctx)),
+      );
+    } finally {
+      this.#inFlight--;
+    }
   }
 
   async #dispatch(call: CniCall): Promise<CniReply> {

@@ -44,7 +44,7 @@ export async function runGc(ctx: RequestContext): Promise<CniReply> {
     if (read.status !== 'ok') continue;
     if (!validIds.has(id)) {
       log.info({ staleContainerID: id }, 'GC: tearing down a container the runtime no longer has');
-      const errs = await deleteAttachments(ctx, read.entry);
+      const errs = await deleteAttachments(ctx, read.entry, 'cache');
       errors.push(...errs);
       if (errs.length === 0) await cache.remove(id);
       continue;

@@ -55,7 +55,10 @@ export interface MultusNetConf {
 }
 
 /** Parses the merged request config. Bad JSON is code 6; a known key of the wrong type is code 7 naming it. */
-export function parseMultusNetConf(merged: Record<string, unknown>): MultusNetConf {
+export function parseMultusNetConf(
+  merged: Record<string, unknown>,
+  opts: { requireNetworks?: boolean } = {},
+): MultusNetConf {
   const parsed = NetConfSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -66,7 +69,7 @@ export function parseMultusNetConf(merged: Record<string, unknown>): MultusNetCo
     );
   }
   const c = parsed.data;
-  if (!c.clusterNetwork && (!c.delegates || c.delegates.length === 0)) {
+  if ((opts.requireNetworks ?? true) && !c.clusterNetwork && (!c.delegates || c.delegates.length === 0)) {
     throw new CniError(7, 'LoadNetConf: at least one delegate/clusterNetwork must be specified');
   }
   const globalNs = c.globalNamespaces

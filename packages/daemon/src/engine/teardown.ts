@@ -11,12 +11,17 @@ export interface TeardownError {
   error: CniError;
 }
 
+/**
+ * `netnsFrom`: 'call' for DEL and ADD's rollback (the runtime's CNI_NETNS is authoritative, the cached one a
+ * fallback), 'cache' for GC (the GC call's own CNI_NETNS, if any, belongs to no attachment).
+ */
 export async function deleteAttachments(
   ctx: RequestContext,
   entry: CachedContainer,
+  netnsFrom: 'call' | 'cache' = 'call',
 ): Promise<TeardownError[]> {
   const errors: TeardownError[] = [];
-  const netns = ctx.call.netns || entry.netns;
+  const netns = netnsFrom === 'call' ? ctx.call.netns || entry.netns : entry.netns;
   for (const d of [...entry.delegates].reverse()) {
     try {
       const list = listFromBytes(d.configBytes, d.networkName);

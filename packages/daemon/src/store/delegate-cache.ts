@@ -47,6 +47,8 @@ export interface CachedContainer {
   netns: string;
   pod: PodRef | undefined;
   delegates: CachedDelegate[];
+  /** DELs that already failed for some of these delegates (bounded retries, see engine/del.ts). */
+  delAttempts?: number;
 }
 
 export type CacheRead =
@@ -65,6 +67,7 @@ const ExtrasSchema = z.object({
   cniArgs: z.array(z.tuple([z.string(), z.string()])),
   capabilityArgs: z.record(z.string(), z.unknown()),
   devInfoFile: z.string().optional(),
+  delAttempts: z.number().int().nonnegative().optional(),
 });
 
 const ElementSchema = z.looseObject({
@@ -118,6 +121,7 @@ function toElement(c: CachedContainer, d: CachedDelegate): Record<string, unknow
       cniArgs: d.cniArgs,
       capabilityArgs: d.capabilityArgs,
       ...(d.devInfoFile ? { devInfoFile: d.devInfoFile } : {}),
+      ...(c.delAttempts ? { delAttempts: c.delAttempts } : {}),
     },
   };
 }
@@ -143,6 +147,7 @@ export function decodeCacheEntry(containerId: string, text: string, requestIfNam
   let foreign = false;
   let netns = '';
   let pod: PodRef | undefined;
+  let delAttempts = 0;
   const delegates: CachedDelegate[] = [];
   for (const [index, el] of parsed.data.entries()) {
     const configBytes = Buffer.from(el.Bytes, 'base64');
@@ -160,6 +165,7 @@ export function decodeCacheEntry(containerId: string, text: string, requestIfNam
     if (x) {
       netns = x.netns;
       pod = x.pod;
+      delAttempts = Math.max(delAttempts, x.delAttempts ?? 0);
     }
     const kind = x?.kind ?? (Array.isArray(config['plugins']) ? 'conflist' : 'conf');
     const networkName = x?.networkName ?? (typeof config['name'] === 'string' ? config['name'] : '');
@@ -183,7 +189,9 @@ export function decodeCacheEntry(containerId: string, text: string, requestIfNam
       filterV6Gateway: el.IsFilterV6Gateway ?? false,
     });
   }
-  return { status: 'ok', foreign, entry: { containerId, netns, pod, delegates } };
+  const entry: CachedContainer = { containerId, netns, pod, delegates };
+  if (delAttempts > 0) entry.delAttempts = delAttempts;
+  return { status: 'ok', foreign, entry };
 }
 
 export class DelegateCache {
