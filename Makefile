@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 DEPS_STAMP := node_modules/.deps-stamp
 
-.PHONY: all deps build build-ts build-shim lint typecheck test test-unit test-e2e fuzz bench demo clean
+.PHONY: all deps build build-ts build-shim lint typecheck test test-unit test-e2e fuzz bench demo image clean
 
 all: build
 
@@ -43,10 +43,30 @@ test: deps build lint typecheck
 	vitest run
 
 bench: build
-	node test/bench/run.ts
+	node test/bench/run.ts --update-readme
 
 demo: build
-	@echo "make demo arrives with the 'Install and first run' issue; see README.md" >&2; exit 1
+	node scripts/demo.ts
+
+# The container image (images/Dockerfile) with the first engine that works: docker, podman or buildah. Where none
+# does (no engine installed, or a docker client without a daemon) it says so and succeeds, so `make` on a
+# build-only machine is not an error. IMAGE=registry.example.com/multus-ts:dev make image for your own registry.
+IMAGE ?= ghcr.io/multus-ts/multus-ts:latest
+IMAGE_ENGINES ?= docker podman buildah
+image:
+	@engine=; for e in $(IMAGE_ENGINES); do \
+	  if command -v $$e >/dev/null 2>&1 && timeout 20 $$e info >/dev/null 2>&1; then engine=$$e; break; fi; \
+	done; \
+	if [ -z "$$engine" ]; then \
+	  echo "make image: no working container engine (tried: $(IMAGE_ENGINES)); $(IMAGE) was NOT built."; \
+	  echo "make image: install or start one (e.g. the docker daemon), then run make image again."; \
+	  exit 0; \
+	fi; \
+	if [ "$$engine" = buildah ]; then build="buildah bud"; else build="$$engine build"; fi; \
+	version=$$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' packages/daemon/package.json); \
+	revision=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); \
+	echo "make image: $$build -f images/Dockerfile -t $(IMAGE) ."; \
+	$$build -f images/Dockerfile -t $(IMAGE) --build-arg VERSION=$$version --build-arg REVISION=$$revision .
 
 clean:
 	rm -rf packages/*/dist
