@@ -4,8 +4,9 @@
 // wired as a container runtime would, their interfaces and network-status printed, then everything deleted and
 // checked for leaks. Nothing touches this machine's own network; everything lives in a temp dir and throwaway
 // namespaces.
-import { linkAddresses, listLinks } from '../test/support/netns.ts';
+
 import { NodeHarness, type SandboxRef } from '../test/support/daemon-harness.ts';
+import { linkAddresses, listLinks } from '../test/support/netns.ts';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\u001b[1m${s}\u001b[0m` : s);
 const say = (s = '') => process.stdout.write(`${s}\n`);
@@ -21,7 +22,9 @@ async function ipBrief(sb: SandboxRef): Promise<string[]> {
 
 async function main(): Promise<number> {
   const started = performance.now();
-  say(bold('multus-ts demo: emulator + multus-daemon + multus-shim + real CNI plugins in network namespaces'));
+  say(
+    bold('multus-ts demo: emulator + multus-daemon + multus-shim + real CNI plugins in network namespaces'),
+  );
   const h = await NodeHarness.start({ daemonConfig: { logLevel: 'error' } });
   try {
     say(`node namespace ${h.node} (eth0 = one end of a veth pair), daemon socket ${h.socketDir}/multus.sock`);
@@ -50,11 +53,19 @@ async function main(): Promise<number> {
     await h.createNad('default', 'macvlan-static', {
       cniVersion: '0.4.0',
       plugins: [
-        { type: 'macvlan', master: 'eth0', mode: 'bridge', capabilities: { ips: true }, ipam: { type: 'static' } },
+        {
+          type: 'macvlan',
+          master: 'eth0',
+          mode: 'bridge',
+          capabilities: { ips: true },
+          ipam: { type: 'static' },
+        },
         { type: 'tuning', capabilities: { mac: true } },
       ],
     });
-    say('NetworkAttachmentDefinitions: default/macvlan-conf (macvlan), default/foo (bridge), default/macvlan-static');
+    say(
+      'NetworkAttachmentDefinitions: default/macvlan-conf (macvlan), default/foo (bridge), default/macvlan-static',
+    );
 
     const pods: { name: string; annotation: string }[] = [
       { name: 'samplepod', annotation: 'macvlan-conf' },
@@ -70,7 +81,10 @@ async function main(): Promise<number> {
     const sandboxes: SandboxRef[] = [];
     let failures = 0;
     for (const p of pods) {
-      const sb = await h.createPod({ name: p.name, annotations: { 'k8s.v1.cni.cncf.io/networks': p.annotation } });
+      const sb = await h.createPod({
+        name: p.name,
+        annotations: { 'k8s.v1.cni.cncf.io/networks': p.annotation },
+      });
       sandboxes.push(sb);
       const t0 = performance.now();
       const add = await h.shim('ADD', sb);
@@ -85,7 +99,8 @@ async function main(): Promise<number> {
       say(`  CNI ADD through multus-shim: exit 0 in ${ms} ms`);
       say('  ip -br addr (in the pod network namespace):');
       for (const line of await ipBrief(sb)) say(`    ${line}`);
-      const status = (await h.podAnnotations('default', p.name))['k8s.v1.cni.cncf.io/network-status'] ?? '(none)';
+      const status =
+        (await h.podAnnotations('default', p.name))['k8s.v1.cni.cncf.io/network-status'] ?? '(none)';
       say('  k8s.v1.cni.cncf.io/network-status:');
       for (const line of status.split('\n')) say(`    ${line}`);
     }
@@ -95,14 +110,20 @@ async function main(): Promise<number> {
     for (const sb of sandboxes) {
       const del = await h.shim('DEL', sb);
       if (del.code !== 0) failures++;
-      say(`  ${sb.name}: DEL exit ${del.code}, pod interfaces left: ${(await listLinks(sb.netnsName)).map((l) => l.ifname).join(' ')}`);
+      say(
+        `  ${sb.name}: DEL exit ${del.code}, pod interfaces left: ${(await listLinks(sb.netnsName)).map((l) => l.ifname).join(' ')}`,
+      );
     }
     const left = await h.leftovers();
     const leaked = left.links.length + left.leases.length + left.cache.length;
-    say(`leak check: ${left.links.length} stray links, ${left.leases.length} IP leases, ${left.cache.length} delegate cache files`);
+    say(
+      `leak check: ${left.links.length} stray links, ${left.leases.length} IP leases, ${left.cache.length} delegate cache files`,
+    );
     if (leaked > 0) failures++;
     say();
-    say(`${failures === 0 ? 'demo OK' : `demo FAILED (${failures} problems)`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    say(
+      `${failures === 0 ? 'demo OK' : `demo FAILED (${failures} problems)`} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     return failures === 0 ? 0 : 1;
   } catch (err) {
     say(`demo FAILED: ${(err as Error).message}`);

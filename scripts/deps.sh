@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="$PWD/.tools"
 
-apt_pkgs=(containernetworking-plugins iproute2 musl-tools clang libclang-rt-14-dev)
+apt_pkgs=(containernetworking-plugins iproute2 musl-tools clang libclang-rt-14-dev prometheus)
+# kubectl (for `kubectl kustomize` in the manifest tests): Debian's kubernetes-client, unless a kubectl is already
+# installed (another package's /usr/bin/kubectl would conflict with it).
+command -v kubectl >/dev/null 2>&1 || apt_pkgs+=(kubernetes-client)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -298,11 +298,11 @@ export class NodeHarness {
     return pod.metadata?.annotations ?? {};
   }
 
-  /** Runs multus-shim as the runtime would, with 00-multus.conf on stdin. */
+  /** Runs multus-shim as the runtime would, with 00-multus.conf (or `stdin`: text, or bytes as they are) on stdin. */
   async shim(
     command: string,
     sb: SandboxRef,
-    opts: { ifName?: string; stdin?: string; env?: Record<string, string> } = {},
+    opts: { ifName?: string; stdin?: string | Buffer; env?: Record<string, string> } = {},
   ): Promise<ShimOutcome> {
     const stdin = opts.stdin ?? (await this.multusConf());
     const env: Record<string, string> = {

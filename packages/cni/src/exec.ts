@@ -49,7 +49,15 @@ export interface ExecPluginOptions {
   maxStderr?: number | undefined;
   etxtbsyRetries?: number | undefined;
   etxtbsyDelayMs?: number | undefined;
+  /**
+   * Run the plugin with this directory as its root (`chroot` for this child only, never the caller). The plugin
+   * is found in the caller's file system, so its path must be the same under the new root (as upstream).
+   */
+  chrootDir?: string | undefined;
 }
+
+/** coreutils' chroot(8); it reports an exec failure of the plugin with exit 126 and the errno text. */
+export const CHROOT_BIN = '/usr/sbin/chroot';
 
 export interface ExecPluginResult {
   /** stdout decoded as a JSON object; undefined when the plugin printed nothing. */
@@ -92,7 +100,13 @@ function spawnOnce(
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
-      child = spawn(opts.pluginPath, [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      child = opts.chrootDir
+        ? spawn(CHROOT_BIN, [opts.chrootDir, opts.pluginPath], {
+            env,
+            stdio: ['pipe', 'pipe', 'pipe'],
+            detached: true,
+          })
+        : spawn(opts.pluginPath, [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     } catch (err) {
       // Some exec failures (ETXTBSY among them) are thrown synchronously, others arrive as 'error' events.
       resolve(err as NodeJS.ErrnoException);
@@ -199,6 +213,15 @@ export async function execPlugin(opts: ExecPluginOptions): Promise<ExecPluginRes
         attempt > 1 ? `after ${attempt} attempts` : undefined,
         run,
       );
+    }
+    if (
+      opts.chrootDir &&
+      run.exitCode === 126 &&
+      /Text file busy/.test(Buffer.from(run.stderr).toString()) &&
+      attempt <= retries
+    ) {
+      await sleep(opts.etxtbsyDelayMs ?? DEFAULT_ETXTBSY_DELAY_MS);
+      continue;
     }
     if (run.stopped?.kind === 'timeout') {
       const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;

@@ -51,6 +51,8 @@ export interface CniRuntimeOptions {
   passEnv?: readonly string[];
   maxStdout?: number;
   maxStderr?: number;
+  /** Run plugins chrooted into this directory (see ExecPluginOptions.chrootDir). */
+  chrootDir?: string | undefined;
   /** Called after every plugin run (for logs and metrics): stderr is never lost. */
   onPluginRun?: (event: PluginRunEvent) => void;
 }
@@ -59,6 +61,8 @@ export interface PluginRunEvent {
   network: string;
   type: string;
   command: CniCommand;
+  /** CNI_IFNAME of the run (absent for GC, STATUS and VERSION). */
+  ifName?: string;
   durationMs: number;
   stderr: string;
   error?: CniError;
@@ -127,12 +131,13 @@ export class CniRuntime {
         passEnv: this.#opts.passEnv,
         maxStdout: this.#opts.maxStdout,
         maxStderr: this.#opts.maxStderr,
+        chrootDir: this.#opts.chrootDir,
       });
-      this.#report(list, plugin, command, started, run.stderr);
+      this.#report(list, plugin, command, started, run.stderr, undefined, rt?.ifName);
       return run.output;
     } catch (err) {
       const e = CniError.wrap(err);
-      this.#report(list, plugin, command, started, 'stderr' in e ? String(e.stderr) : '', e);
+      this.#report(list, plugin, command, started, 'stderr' in e ? String(e.stderr) : '', e, rt?.ifName);
       throw e;
     }
   }
@@ -144,6 +149,7 @@ export class CniRuntime {
     started: number,
     stderr: string,
     error?: CniError,
+    ifName?: string,
   ): void {
     try {
       this.#opts.onPluginRun?.({
@@ -152,6 +158,7 @@ export class CniRuntime {
         command,
         durationMs: performance.now() - started,
         stderr,
+        ...(ifName ? { ifName } : {}),
         ...(error ? { error } : {}),
       });
     } catch {

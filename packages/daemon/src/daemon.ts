@@ -12,7 +12,17 @@ import { EventRecorder } from './kube/events.ts';
 import { NadDirectory } from './kube/nads.ts';
 import { PodDirectory } from './kube/pods.ts';
 import { patchNetworkStatus } from './kube/status.ts';
+import { devicesOfPod, listPodResources } from './kubelet/podresources.ts';
+import {
+  DaemonMetrics,
+  instrumentService,
+  type MetricsServer,
+  metricsBindAddress,
+  pluginRunObserver,
+  startMetricsServer,
+} from './metrics/index.ts';
 import { buildServer, closeKeepingSocket, listenOnSocket } from './server/server.ts';
+import { DelegateCache } from './store/delegate-cache.ts';
 
 export const SOCKET_NAME = 'multus.sock';
 
@@ -36,10 +46,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const nodeName = env['MULTUS_NODE_NAME'] || undefined;
   if (!nodeName) logger.warn({}, 'MULTUS_NODE_NAME is not set: caching the pods of every node');
 
+  // Observability (metrics/): no metrics at all without metricsPort, as upstream.
+  const metricsHost = metricsBindAddress(loaded.raw);
+  const metrics = cfg.server.metricsPort !== undefined ? new DaemonMetrics() : undefined;
+  const onApiRequest = metrics
+    ? (verb: string, resource: string, code: number | 'error') => metrics.onApiRequest(verb, resource, code)
+    : undefined;
+
   const kubeconfig = typeof loaded.raw['kubeconfig'] === 'string' ? loaded.raw['kubeconfig'] : undefined;
   const apis = makeApis(loadKubeConfig({ kubeconfig, env }));
-  const pods = new PodDirectory({ apis, nodeName });
-  const nads = new NadDirectory({ apis });
+  const pods = new PodDirectory({ apis, nodeName, ...(onApiRequest ? { onApiRequest } : {}) });
+  const nads = new NadDirectory({ apis, ...(onApiRequest ? { onApiRequest } : {}) });
   for (const inf of [pods.informer, nads.informer]) {
     inf.start();
     void inf.waitForSync(cfg.ours.informerSyncTimeoutSeconds * 1000).then((ok) => {
@@ -50,7 +67,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         );
     });
   }
-  const events = new EventRecorder(apis, nodeName ?? '');
+  const events = new EventRecorder(apis, nodeName ?? '', onApiRequest ? { onApiRequest } : {});
 
   const autoMode = cfg.multus.multusConfigFile === 'auto';
   let confManager: MultusConfManager | undefined;
@@ -81,7 +98,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const engine = new Engine({
     pods,
     nads,
-    status: { write: (ns, name, value) => patchNetworkStatus(apis, ns, name, value) },
+    status: { write: (ns, name, value) => patchNetworkStatus(apis, ns, name, value, onApiRequest) },
     events,
     netns: nsenterNetnsOps,
     reader: fsConfDirReader,
@@ -92,12 +109,45 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     extraBinDirs: (env['CNI_PATH'] ?? '').split(':').filter((d) => d !== ''),
     maxConcurrentDelegates: cfg.ours.maxConcurrentDelegates,
     queueTimeoutMs: cfg.ours.requestQueueTimeoutSeconds * 1000,
+    devices: {
+      forPod: async (ns, name) => devicesOfPod(await listPodResources(cfg.ours.podResourcesSocket), ns, name),
+    },
+    deviceInfoDir: cfg.ours.deviceInfoDir,
+    chrootDir: cfg.server.chrootDir || undefined,
+    onPluginRun: pluginRunObserver(logger, metrics),
   });
 
   const socketPath = join(cfg.server.socketDir, SOCKET_NAME);
-  const server = buildServer({ socketPath, service: engine, isReady: () => !shuttingDown });
+  const server = buildServer({
+    socketPath,
+    service: instrumentService(engine, { metrics, logger }),
+    isReady: () => !shuttingDown,
+    ...(metrics ? { onResponse: metrics.onServerResponse.bind(metrics) } : {}),
+  });
   await listenOnSocket(server, socketPath);
   logger.info({ socket: socketPath, node: nodeName }, 'multus-daemon listening');
+
+  let metricsServer: MetricsServer | undefined;
+  if (metrics && cfg.server.metricsPort !== undefined) {
+    const delegateCache = new DelegateCache(cfg.request.cniDir);
+    metrics.attach({
+      requestsInFlight: () => engine.inFlight,
+      executionsInFlight: () => engine.limiter.running,
+      executionLimit: () => engine.limiter.limit,
+      queueDepth: () => engine.limiter.queued,
+      informers: () => [pods.informer, nads.informer],
+      delegateCacheEntries: async () => (await delegateCache.list()).length,
+      eventsDropped: () => events.dropped,
+      ready: () => admission.blocker() === undefined,
+    });
+    metricsServer = startMetricsServer({
+      port: cfg.server.metricsPort,
+      host: metricsHost,
+      metrics,
+      notReadyReason: () => admission.blocker(),
+      log: (level, msg, fields) => logger[level]({ ...fields, area: 'metrics' }, msg),
+    });
+  }
 
   return {
     socketPath,
@@ -113,6 +163,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       else await closeKeepingSocket(server, socketPath);
       await Promise.all([pods.informer.stop(), nads.informer.stop(), confManager?.stop()]);
       await events.flush();
+      await metricsServer?.close();
     },
   };
 }

@@ -3,7 +3,7 @@
 import { CniError } from '@multus-ts/cni';
 import { DAEMON_USAGE, loadDaemonConfig, parseDaemonArgs } from './config/index.ts';
 import { startDaemon } from './daemon.ts';
-import { createLogger } from './logging.ts';
+import { createLogger, logSettingsFromConfig } from './logging.ts';
 import { VERSION } from './version.ts';
 
 async function main(): Promise<number> {
@@ -29,7 +29,7 @@ async function main(): Promise<number> {
     process.stderr.write(`multus-daemon: ${err instanceof CniError ? err.message : String(err)}\n`);
     return 1;
   }
-  const logger = createLogger(loaded.typed.server.logLevel);
+  const logger = createLogger(logSettingsFromConfig(loaded.typed));
   for (const w of loaded.warnings) logger.warn({}, w);
   if (process.getuid?.() !== 0) {
     logger.error({}, 'failed to run multus-daemon with root');

@@ -66,6 +66,8 @@ export interface PlanRequest {
   resourceDevices?: Readonly<Record<string, readonly string[]>> | undefined;
   /** See CapabilityInput.cniArgsFallback. Default false: the spec's failure. */
   cniArgsFallback?: boolean | undefined;
+  /** Base of the device-info files (`dp/` and `cni/` below it). Default DEVINFO_BASE_DIR. */
+  deviceInfoDir?: string | undefined;
 }
 
 export type AttachmentSource =
@@ -250,10 +252,10 @@ export function planAttachments(req: PlanRequest): Attachment[] {
     const declaresDevInfo = config.plugins.some((pl) => pl.capabilities?.[DEVINFO_CAPABILITY] === true);
     let deviceInfo: Attachment['deviceInfo'];
     if (declaresDevInfo || deviceID !== undefined) {
-      const cniFile = cniDeviceInfoPath(network, req.runtime.containerId, ifName);
+      const cniFile = cniDeviceInfoPath(network, req.runtime.containerId, ifName, req.deviceInfoDir);
       deviceInfo =
         resourceName !== undefined && resourceDeviceId !== undefined
-          ? { cniFile, dpFile: dpDeviceInfoPath(resourceName, resourceDeviceId) }
+          ? { cniFile, dpFile: dpDeviceInfoPath(resourceName, resourceDeviceId, req.deviceInfoDir) }
           : { cniFile };
     }
 

@@ -42,6 +42,8 @@ export const OWN_DEFAULTS = {
   requestQueueTimeoutSeconds: 60,
   /** The kubelet PodResources socket (device plugins / DRA). */
   podResourcesSocket: '/var/lib/kubelet/pod-resources/kubelet.sock',
+  /** Device-info files (device-info spec): `dp/` written by device plugins, `cni/` per attachment. */
+  deviceInfoDir: '/var/run/k8s.cni.cncf.io/devinfo',
 } as const;
 
 /**

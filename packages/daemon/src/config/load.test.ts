@@ -100,6 +100,7 @@ describe('defaults', () => {
       maxConcurrentDelegates: defaultMaxConcurrentDelegates(),
       requestQueueTimeoutSeconds: 60,
       podResourcesSocket: '/var/lib/kubelet/pod-resources/kubelet.sock',
+      deviceInfoDir: '/var/run/k8s.cni.cncf.io/devinfo',
     });
     expect(defaultMaxConcurrentDelegates(2)).toBe(4);
     expect(defaultMaxConcurrentDelegates(8)).toBe(16);
@@ -271,6 +272,7 @@ describe('validation names the key', () => {
     ['maxConcurrentDelegates', 0, 'maxConcurrentDelegates: must be greater than 0, got 0'],
     ['requestQueueTimeoutSeconds', false, 'requestQueueTimeoutSeconds: must be a number of seconds'],
     ['podResourcesSocket', 1, 'podResourcesSocket: must be a string'],
+    ['deviceInfoDir', 1, 'deviceInfoDir: must be a string'],
   ];
 
   it.each(bad)('%s = %j', (key, value, expected) => {

@@ -158,6 +158,7 @@ const ownShape = {
   maxConcurrentDelegates: int(1, 10_000).optional(),
   requestQueueTimeoutSeconds: seconds().optional(),
   podResourcesSocket: str().optional(),
+  deviceInfoDir: str().optional(),
 };
 
 export const UPSTREAM_KEYS = Object.keys(upstreamShape) as readonly (keyof typeof upstreamShape)[];

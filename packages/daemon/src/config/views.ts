@@ -105,6 +105,7 @@ export interface OwnView {
   readonly maxConcurrentDelegates: number;
   readonly requestQueueTimeoutSeconds: number;
   readonly podResourcesSocket: string;
+  readonly deviceInfoDir: string;
 }
 
 export interface DaemonConfig {
@@ -235,6 +236,7 @@ export function buildDaemonConfig(
     maxConcurrentDelegates: f.maxConcurrentDelegates ?? defaultMaxConcurrentDelegates(),
     requestQueueTimeoutSeconds: f.requestQueueTimeoutSeconds ?? OWN_DEFAULTS.requestQueueTimeoutSeconds,
     podResourcesSocket: f.podResourcesSocket ?? OWN_DEFAULTS.podResourcesSocket,
+    deviceInfoDir: f.deviceInfoDir ?? OWN_DEFAULTS.deviceInfoDir,
   };
 
   return { server, multus, request, ours, presentKeys };

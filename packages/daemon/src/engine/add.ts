@@ -54,6 +54,7 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
   const who = requirePodIdentity(k8s);
   let log = ctx.log.child({ pod: `${who.namespace}/${who.name}` });
   await deps.admission?.admitAdd();
+  const t0 = performance.now();
 
   const found = await deps.pods.lookup(who.namespace, who.name, k8s.podUid ?? '', 'add');
   if (found.kind === 'not-found') {
@@ -71,9 +72,24 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
   }
   const pod: PodInfo = found.pod;
 
+  const tPlan = performance.now();
   let plan: Attachment[];
   try {
     plan = planForPod(ctx, pod);
+    // Device-plugin resources: only when a selected NAD names one is the kubelet asked (once per ADD).
+    if (plan.some((a) => a.resourceName !== undefined) && deps.devices) {
+      let devices: Record<string, string[]>;
+      try {
+        devices = await deps.devices.forPod(pod.namespace, pod.name);
+      } catch (err) {
+        throw new CniError(
+          11,
+          "cannot get the pod's devices from the kubelet PodResources API",
+          (err as Error).message,
+        );
+      }
+      plan = planForPod(ctx, pod, devices);
+    }
   } catch (err) {
     const e = CniError.wrap(err);
     if (e.id && NAD_MISSING_IDS.has(e.id)) {
@@ -87,6 +103,7 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
   // Persisted before anything runs, so a crash at any later point still lets DEL find every delegate.
   await cache.save(entry);
 
+  const tRun = performance.now();
   const results: CniResult[] = [];
   for (const [i, a] of plan.entries()) {
     log = ctx.log.child({ pod: `${pod.namespace}/${pod.name}`, network: a.network, ifname: a.ifName });
@@ -123,6 +140,7 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
     }
   }
 
+  const tRoutes = performance.now();
   // Default routes: only where a result reports interfaces or IPs (as upstream); the cached result is edited to
   // match so CHECK and DEL see what the pod really has.
   for (const action of routeActions) {
@@ -150,17 +168,35 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
         defaultRoute: a.defaultRoute,
       }),
     );
+  }
+  const tStatus = performance.now();
+  const patched = await deps.status.write(pod.namespace, pod.name, formatNetworkStatus(statuses));
+  if (!patched.ok) {
+    // The pod has its networks; a failed annotation write must not tear them down (upstream #1407).
+    log.warn({ status: patched.status, reason: patched.reason }, 'could not write network-status');
+  }
+  const tEnd = performance.now();
+  // Events after the status write: they are fire-and-forget, and sent first they would queue ahead of the PATCH
+  // on the connection to the API server.
+  for (const [i, a] of plan.entries()) {
     deps.events.record(pod, {
       type: 'Normal',
       reason: 'AddedInterface',
       message: `Add ${a.ifName} [${ipsOf(results[i]!).join(' ')}] from ${a.network}`,
     });
   }
-  const patched = await deps.status.write(pod.namespace, pod.name, formatNetworkStatus(statuses));
-  if (!patched.ok) {
-    // The pod has its networks; a failed annotation write must not tear them down (upstream #1407).
-    log.warn({ status: patched.status, reason: patched.reason }, 'could not write network-status');
-  }
+  log.debug(
+    {
+      ms: {
+        lookup: +(tPlan - t0).toFixed(2),
+        plan: +(tRun - tPlan).toFixed(2),
+        delegates: +(tRoutes - tRun).toFixed(2),
+        routesAndStatus: +(tStatus - tRoutes).toFixed(2),
+        patch: +(tEnd - tStatus).toFixed(2),
+      },
+    },
+    'ADD timings',
+  );
 
   const master = results[plan.findIndex((a) => a.master)] ?? results[0];
   const out = master ? convertResult(master, version as never) : emptyResult(version as never);

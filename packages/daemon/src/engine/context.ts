@@ -25,6 +25,7 @@ export function makeRuntime(deps: EngineDeps, conf: MultusNetConf): CniRuntime {
     cacheDir: conf.cniDir,
     ...(deps.delegateTimeoutMs !== undefined ? { timeoutMs: deps.delegateTimeoutMs } : {}),
     passEnv: deps.passEnv ?? ['PATH'],
+    ...(deps.chrootDir ? { chrootDir: deps.chrootDir } : {}),
     ...(deps.onPluginRun ? { onPluginRun: deps.onPluginRun } : {}),
   });
 }

@@ -57,6 +57,11 @@ export interface AdmissionControl {
   admitAdd(): Promise<void>;
 }
 
+/** Device-plugin devices held by a pod (kubelet PodResources): resourceName -> sorted device IDs. */
+export interface DeviceSource {
+  forPod(namespace: string, name: string): Promise<Record<string, string[]>>;
+}
+
 export interface EngineDeps {
   pods: PodSource;
   nads: NadSource;
@@ -66,6 +71,9 @@ export interface EngineDeps {
   reader: ConfDirReader;
   logger: EngineLogger;
   admission?: AdmissionControl;
+  devices?: DeviceSource;
+  /** Base of the device-info files (`dp/`, `cni/`). Default: the device-info spec's /var/run/k8s.cni.cncf.io/devinfo. */
+  deviceInfoDir?: string;
   /** daemon-config.json as an object: overlaid onto every request config (upstream §2.4). */
   daemonConfig?: Record<string, unknown> | undefined;
   /** Auto mode drops the client's readinessindicatorfile (upstream HEAD). */
@@ -76,6 +84,8 @@ export interface EngineDeps {
   maxConcurrentDelegates?: number;
   /** How long a request may wait for an execution slot before failing with code 11. */
   queueTimeoutMs?: number;
+  /** Run delegates chrooted into this directory (upstream's `chrootDir`), per child process. */
+  chrootDir?: string | undefined;
   /** Per delegate plugin run. */
   delegateTimeoutMs?: number;
   /** Variables of the daemon's environment passed to delegates (PATH at least). */

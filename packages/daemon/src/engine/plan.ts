@@ -4,7 +4,11 @@ import type { CachedContainer, CachedDelegate } from '../store/delegate-cache.ts
 import type { RequestContext } from './context.ts';
 import type { PodInfo } from './deps.ts';
 
-export function planForPod(ctx: RequestContext, pod: PodInfo): Attachment[] {
+export function planForPod(
+  ctx: RequestContext,
+  pod: PodInfo,
+  resourceDevices?: Readonly<Record<string, readonly string[]>>,
+): Attachment[] {
   const { call, conf, deps } = ctx;
   return planAttachments({
     pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid, annotations: pod.annotations },
@@ -21,6 +25,8 @@ export function planForPod(ctx: RequestContext, pod: PodInfo): Attachment[] {
     runtime: { containerId: call.containerId, ifName: call.ifName, runtimeConfig: conf.runtimeConfig },
     lookupNad: (ns, name) => deps.nads.get(ns, name),
     reader: deps.reader,
+    resourceDevices,
+    deviceInfoDir: deps.deviceInfoDir,
   });
 }
 
