@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="$PWD/.tools"
 
-apt_pkgs=(containernetworking-plugins iproute2 musl-tools clang libclang-rt-14-dev prometheus)
+apt_pkgs=(containernetworking-plugins iproute2 musl-tools clang libclang-rt-14-dev prometheus openssl)
 # kubectl (for `kubectl kustomize` in the manifest tests): Debian's kubernetes-client, unless a kubectl is already
 # installed (another package's /usr/bin/kubectl would conflict with it).
 command -v kubectl >/dev/null 2>&1 || apt_pkgs+=(kubernetes-client)

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import {
@@ -14,7 +15,7 @@ import {
   startKubeEmulator,
   writeKubeconfig,
 } from './kube/index.ts';
-import { ipIn, netnsPath, requireHostTools, TestScope, uniqueName } from './netns.ts';
+import { ipIn, listLinks, netnsPath, requireHostTools, TestScope, uniqueName } from './netns.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const DAEMON_MAIN = join(REPO_ROOT, 'packages/daemon/dist/main.js');
@@ -70,6 +71,22 @@ function requireBuilt(): void {
   ] as const) {
     if (!existsSync(path)) throw new Error(`e2e: the ${what} is missing at ${path}: run make build first`);
   }
+}
+
+/** Whether a daemon answers GET /healthz on `socket` right now. */
+function healthz(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      { socketPath: socket, path: '/healthz', headers: { host: 'dummy' }, timeout: 1000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 export class NodeHarness {
@@ -190,7 +207,6 @@ export class NodeHarness {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.daemon = child;
-    const logFrom = this.daemonLog.length;
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => {
       this.daemonLog += d;
@@ -201,12 +217,8 @@ export class NodeHarness {
     while (Date.now() < deadline) {
       if (child.exitCode !== null)
         throw new Error(`multus-daemon exited with ${child.exitCode}:\n${this.daemonLog}`);
-      if (
-        existsSync(socket) &&
-        existsSync(confPath) &&
-        this.daemonLog.includes('multus-daemon listening', logFrom)
-      )
-        return;
+      // Up means: this process answers on the socket (a previous daemon leaves its socket file behind, dead).
+      if (existsSync(confPath) && (await healthz(socket))) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`multus-daemon did not come up in 20 s:\n${this.daemonLog}`);
@@ -339,11 +351,11 @@ export class NodeHarness {
   /** Leak check: what a torn-down node must not have any more. */
   async leftovers(): Promise<{ links: string[]; leases: string[]; cache: string[] }> {
     const { readdir } = await import('node:fs/promises');
-    const out = await ipIn(this.node, '-o', 'link', 'show');
-    const links = out
-      .split('\n')
-      .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
-      .filter((n) => n !== '' && !['lo', 'eth0', 'eth0-peer', 'cbr0'].includes(n));
+    // Bridges stay by design (the bridge plugin never deletes one); what must not stay is a pod's link.
+    const links = (await listLinks(this.node))
+      .filter((l) => l.linkinfo?.info_kind !== 'bridge')
+      .map((l) => l.ifname)
+      .filter((n) => !['lo', 'eth0', 'eth0-peer'].includes(n));
     const leases: string[] = [];
     for (const net of existsSync(this.ipamDir) ? await readdir(this.ipamDir) : []) {
       for (const f of await readdir(join(this.ipamDir, net))) {

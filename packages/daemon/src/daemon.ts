@@ -54,7 +54,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     : undefined;
 
   const kubeconfig = typeof loaded.raw['kubeconfig'] === 'string' ? loaded.raw['kubeconfig'] : undefined;
-  const apis = makeApis(loadKubeConfig({ kubeconfig, env }));
+  const apis = makeApis(await loadKubeConfig({ kubeconfig, env }));
   const pods = new PodDirectory({ apis, nodeName, ...(onApiRequest ? { onApiRequest } : {}) });
   const nads = new NadDirectory({ apis, ...(onApiRequest ? { onApiRequest } : {}) });
   for (const inf of [pods.informer, nads.informer]) {
@@ -163,6 +163,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       else await closeKeepingSocket(server, socketPath);
       await Promise.all([pods.informer.stop(), nads.informer.stop(), confManager?.stop()]);
       await events.flush();
+      apis.client.close();
       await metricsServer?.close();
     },
   };

@@ -1,7 +1,6 @@
 // Kubernetes Events on pods (source component "multus", as upstream): AddedInterface and NoNetworkFound.
 // Recording is fire-and-forget with a bounded backlog: an event must never delay or fail a CNI call.
-import type * as k8s from '@kubernetes/client-node';
-import { apiStatus, type KubeApis } from './client.ts';
+import { apiStatus, type KubeApis, seg } from './client.ts';
 import type { PodInfo } from './pods.ts';
 
 export interface PodEvent {
@@ -38,7 +37,8 @@ export class EventRecorder {
       return;
     }
     const now = new Date();
-    const body: k8s.CoreV1Event = {
+    const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
+    const body = {
       metadata: {
         name: `${pod.name}.${now.getTime().toString(16)}${Math.random().toString(16).slice(2, 8)}`,
         namespace: pod.namespace,
@@ -55,14 +55,14 @@ export class EventRecorder {
       message: ev.message,
       type: ev.type,
       source: { component: 'multus', ...(this.#host ? { host: this.#host } : {}) },
-      firstTimestamp: now,
-      lastTimestamp: now,
+      firstTimestamp: stamp,
+      lastTimestamp: stamp,
       count: 1,
       reportingComponent: 'multus',
       reportingInstance: this.#host,
     };
-    const p = this.#apis.core
-      .createNamespacedEvent({ namespace: pod.namespace, body })
+    const p = this.#apis.client
+      .request('POST', `/api/v1/namespaces/${seg(pod.namespace)}/events`, { body })
       .then(
         () => this.#onApiRequest?.('create', 'events', 201),
         (err: unknown) => this.#onApiRequest?.('create', 'events', apiStatus(err) ?? 'error'),

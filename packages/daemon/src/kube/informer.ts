@@ -1,7 +1,8 @@
-// A list+watch cache that never gives up: client-node's ListWatch stops on an error, so this restarts it with
-// capped exponential backoff, keeps a trimmed copy of each object (only what the daemon reads), and exposes
-// sync state for readiness and metrics.
-import * as k8s from '@kubernetes/client-node';
+// A list+watch cache that never gives up: it lists, then watches from the list's resourceVersion (with
+// bookmarks), re-watches from the last version it saw when a watch ends or breaks, relists only when the server
+// says that version is gone (410), and backs off (capped) while the API server is unreachable. It keeps a
+// trimmed copy of each object (only what the daemon reads) and exposes sync state for readiness and metrics.
+import { KubeApiError, type KubeClient } from './http.ts';
 
 export interface InformerState {
   synced: boolean;
@@ -11,61 +12,66 @@ export interface InformerState {
   lastError: string | undefined;
 }
 
+export interface KubeObject {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
 export interface TrimmedInformerOptions<T> {
   name: string;
+  client: KubeClient;
+  /** Collection path, e.g. /api/v1/pods. */
   path: string;
-  watch: k8s.Watch;
-  list: () => Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>;
   fieldSelector?: string;
-  trim: (obj: k8s.KubernetesObject) => T | undefined;
+  trim: (obj: KubeObject) => T | undefined;
   onChange?: (key: string, value: T | undefined) => void;
   onError?: (err: unknown) => void;
+  /** Called once per list/watch request with its outcome (metrics). */
+  onRequest?: (verb: 'list' | 'watch', code: number | 'error') => void;
   maxBackoffMs?: number;
+  /** Server-side watch timeout; a watch silent for this long plus a margin is considered dead. */
+  watchTimeoutSeconds?: number;
+}
+
+interface ListBody {
+  metadata?: { resourceVersion?: string };
+  items?: KubeObject[];
+}
+
+function keyOf(obj: KubeObject): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+function statusOf(err: unknown): number | 'error' {
+  return err instanceof KubeApiError ? err.code : 'error';
 }
 
 export class TrimmedInformer<T> {
   readonly name: string;
   readonly state: InformerState = { synced: false, lastSyncAt: 0, restarts: 0, lastError: undefined };
   readonly #items = new Map<string, T>();
-  readonly #lw: k8s.ListWatch<k8s.KubernetesObject>;
   readonly #opts: TrimmedInformerOptions<T>;
-  #stopped = false;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #backoffMs = 0;
+  #resourceVersion = '';
+  #running = false;
+  #abort: AbortController | undefined;
+  #sleepWake: (() => void) | undefined;
   #syncedWaiters: (() => void)[] = [];
 
   constructor(opts: TrimmedInformerOptions<T>) {
     this.name = opts.name;
     this.#opts = opts;
-    const listFn = async () => {
-      const list = await opts.list();
-      // The list replaces the cache wholesale: objects deleted while we were disconnected disappear here.
-      this.#items.clear();
-      for (const obj of list.items) this.#put(obj);
-      this.#markSynced();
-      return list;
-    };
-    this.#lw = new k8s.ListWatch(opts.path, opts.watch, listFn, false, undefined, opts.fieldSelector);
-    this.#lw.on(k8s.ADD, (obj) => this.#put(obj));
-    this.#lw.on(k8s.UPDATE, (obj) => this.#put(obj));
-    this.#lw.on(k8s.DELETE, (obj) => {
-      const key = keyOf(obj);
-      this.#items.delete(key);
-      this.#touch();
-      opts.onChange?.(key, undefined);
-    });
-    this.#lw.on(k8s.ERROR, (err) => this.#restartLater(err));
   }
 
   start(): void {
-    this.#stopped = false;
-    void this.#lw.start().catch((err: unknown) => this.#restartLater(err));
+    if (this.#running) return;
+    this.#running = true;
+    void this.#loop();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    await this.#lw.stop();
+    this.#running = false;
+    this.#abort?.abort();
+    this.#sleepWake?.();
   }
 
   get(namespace: string, name: string): T | undefined {
@@ -80,7 +86,7 @@ export class TrimmedInformer<T> {
     return this.#items.values();
   }
 
-  /** Resolves once the first list has completed, or false after `timeoutMs`. */
+  /** Resolves true once the first list has completed, or false after `timeoutMs`. */
   waitForSync(timeoutMs: number): Promise<boolean> {
     if (this.state.synced) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -92,47 +98,120 @@ export class TrimmedInformer<T> {
     });
   }
 
-  #put(obj: k8s.KubernetesObject): void {
-    const key = keyOf(obj);
-    const value = this.#opts.trim(obj);
-    if (value === undefined) this.#items.delete(key);
-    else this.#items.set(key, value);
-    this.#touch();
-    this.#opts.onChange?.(key, value);
+  async #loop(): Promise<void> {
+    let backoff = 0;
+    while (this.#running) {
+      try {
+        if (this.#resourceVersion === '') await this.#list();
+        await this.#watch();
+        backoff = 0; // the server ended the watch (its timeout): continue from where it stopped
+      } catch (err) {
+        if (!this.#running) break;
+        if (err instanceof KubeApiError && err.code === 410) {
+          this.#resourceVersion = ''; // too old: relist at once
+          continue;
+        }
+        this.state.lastError = err instanceof Error ? err.message : String(err);
+        this.state.restarts++;
+        this.#opts.onError?.(err);
+        backoff = Math.min(backoff > 0 ? backoff * 2 : 200, this.#opts.maxBackoffMs ?? 10_000);
+        await this.#sleep(backoff);
+      }
+    }
   }
 
-  #touch(): void {
-    this.state.lastSyncAt = Date.now();
-    this.#backoffMs = 0;
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#sleepWake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
-  #markSynced(): void {
-    this.#touch();
+  async #list(): Promise<void> {
+    let body: ListBody;
+    try {
+      body = await this.#opts.client.request<ListBody>('GET', this.#opts.path, {
+        query: { fieldSelector: this.#opts.fieldSelector },
+        timeoutMs: 60_000,
+      });
+      this.#opts.onRequest?.('list', 200);
+    } catch (err) {
+      this.#opts.onRequest?.('list', statusOf(err));
+      throw err;
+    }
+    // The list replaces the cache wholesale: objects deleted while we were away disappear here.
+    const seen = new Set<string>();
+    for (const obj of body.items ?? []) {
+      seen.add(keyOf(obj));
+      this.#put(obj);
+    }
+    for (const key of [...this.#items.keys()]) {
+      if (!seen.has(key)) {
+        this.#items.delete(key);
+        this.#opts.onChange?.(key, undefined);
+      }
+    }
+    this.#resourceVersion = body.metadata?.resourceVersion ?? '';
     this.state.lastError = undefined;
+    this.#touch();
     if (!this.state.synced) {
       this.state.synced = true;
       for (const w of this.#syncedWaiters.splice(0)) w();
     }
   }
 
-  #restartLater(err: unknown): void {
-    this.state.lastError = err instanceof Error ? err.message : String(err);
-    this.#opts.onError?.(err);
-    if (this.#stopped || this.#retryTimer) return;
-    this.#backoffMs = Math.min(
-      this.#backoffMs > 0 ? this.#backoffMs * 2 : 200,
-      this.#opts.maxBackoffMs ?? 10_000,
-    );
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      if (this.#stopped) return;
-      this.state.restarts++;
-      void this.#lw.start().catch((e: unknown) => this.#restartLater(e));
-    }, this.#backoffMs);
-    this.#retryTimer.unref();
+  async #watch(): Promise<void> {
+    const timeoutSeconds = this.#opts.watchTimeoutSeconds ?? 300;
+    this.#abort = new AbortController();
+    let gone = false;
+    try {
+      await this.#opts.client.watch(
+        this.#opts.path,
+        {
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: 'true',
+          timeoutSeconds: String(timeoutSeconds),
+          fieldSelector: this.#opts.fieldSelector,
+        },
+        (type, obj) => {
+          if (type === 'ERROR') {
+            // The server's way to say the version is too old: a Status with code 410 inside a 200 stream.
+            if ((obj as { code?: unknown }).code === 410) gone = true;
+            return;
+          }
+          const rv = (obj as KubeObject).metadata?.resourceVersion;
+          if (type === 'ADDED' || type === 'MODIFIED') this.#put(obj as KubeObject);
+          else if (type === 'DELETED') {
+            const key = keyOf(obj as KubeObject);
+            this.#items.delete(key);
+            this.#opts.onChange?.(key, undefined);
+          }
+          if (rv) this.#resourceVersion = rv;
+          this.#touch();
+        },
+        this.#abort.signal,
+        (timeoutSeconds + 30) * 1000,
+      );
+      this.#opts.onRequest?.('watch', 200);
+    } catch (err) {
+      this.#opts.onRequest?.('watch', statusOf(err));
+      throw err;
+    }
+    if (gone) throw new KubeApiError(410, 'resource version too old');
   }
-}
 
-function keyOf(obj: k8s.KubernetesObject): string {
-  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+  #put(obj: KubeObject): void {
+    const key = keyOf(obj);
+    const value = this.#opts.trim(obj);
+    if (value === undefined) this.#items.delete(key);
+    else this.#items.set(key, value);
+    this.#opts.onChange?.(key, value);
+  }
+
+  #touch(): void {
+    this.state.lastSyncAt = Date.now();
+  }
 }

@@ -1,8 +1,7 @@
 // This node's pods, trimmed to what the daemon reads, and the lookup the engine uses: the informer cache first,
 // a short wait for a pod the kubelet has just created (the watch event may trail the CNI ADD), then one live GET.
-import type * as k8s from '@kubernetes/client-node';
-import { apiStatus, type KubeApis } from './client.ts';
-import { TrimmedInformer } from './informer.ts';
+import { apiStatus, type KubeApis, seg } from './client.ts';
+import { type KubeObject, TrimmedInformer } from './informer.ts';
 
 export interface PodInfo {
   namespace: string;
@@ -20,8 +19,20 @@ export function isStaticPod(pod: PodInfo): boolean {
   return source !== undefined && source !== 'api';
 }
 
-export function trimPod(obj: k8s.KubernetesObject): PodInfo | undefined {
-  const pod = obj as k8s.V1Pod;
+interface PodObject {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string | null;
+  };
+  spec?: { nodeName?: string };
+}
+
+export function trimPod(obj: KubeObject): PodInfo | undefined {
+  const pod = obj as PodObject;
   const md = pod.metadata;
   if (!md?.name || !md.namespace) return undefined;
   return {
@@ -62,20 +73,11 @@ export class PodDirectory {
     const fieldSelector = opts.nodeName ? `spec.nodeName=${opts.nodeName}` : undefined;
     this.informer = new TrimmedInformer<PodInfo>({
       name: 'pods',
+      client: opts.apis.client,
       path: '/api/v1/pods',
-      watch: opts.apis.watch,
       ...(fieldSelector ? { fieldSelector } : {}),
-      list: async () => {
-        try {
-          const list = await opts.apis.core.listPodForAllNamespaces(fieldSelector ? { fieldSelector } : {});
-          opts.onApiRequest?.('list', 'pods', 200);
-          return list as k8s.KubernetesListObject<k8s.KubernetesObject>;
-        } catch (err) {
-          opts.onApiRequest?.('list', 'pods', apiStatus(err) ?? 'error');
-          throw err;
-        }
-      },
       trim: trimPod,
+      onRequest: (verb, code) => opts.onApiRequest?.(verb, 'pods', code),
       onChange: (key, pod) => {
         opts.onChange?.(key, pod);
         const waiters = this.#waiters.get(key);
@@ -135,16 +137,12 @@ export class PodDirectory {
   }
 
   async #liveGet(namespace: string, name: string, timeoutMs: number): Promise<PodLookup> {
-    const signal = AbortSignal.timeout(timeoutMs);
     try {
-      const pod = await Promise.race([
-        this.#opts.apis.core.readNamespacedPod({ namespace, name }),
-        new Promise<never>((_, reject) => {
-          signal.addEventListener('abort', () =>
-            reject(new Error(`GET pod ${namespace}/${name} timed out after ${timeoutMs} ms`)),
-          );
-        }),
-      ]);
+      const pod = await this.#opts.apis.client.request<KubeObject>(
+        'GET',
+        `/api/v1/namespaces/${seg(namespace)}/pods/${seg(name)}`,
+        { timeoutMs },
+      );
       this.#opts.onApiRequest?.('get', 'pods', 200);
       const trimmed = trimPod(pod);
       return trimmed ? { kind: 'found', pod: trimmed, from: 'api' } : { kind: 'not-found' };

@@ -1,7 +1,6 @@
 // Writes the network-status annotation with a single JSON merge patch on the pods/status subresource (the
 // subresource upstream updates, so the RBAC stays `pods/status`), never a read-modify-write.
-import * as k8s from '@kubernetes/client-node';
-import { apiStatus, type KubeApis } from './client.ts';
+import { apiStatus, type KubeApis, seg } from './client.ts';
 
 export const NETWORK_STATUS_ANNOTATION = 'k8s.v1.cni.cncf.io/network-status';
 
@@ -16,10 +15,10 @@ export async function patchNetworkStatus(
 ): Promise<PatchOutcome> {
   const body = { metadata: { annotations: { [NETWORK_STATUS_ANNOTATION]: value } } };
   try {
-    await apis.core.patchNamespacedPodStatus(
-      { namespace, name, body },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
+    await apis.client.request('PATCH', `/api/v1/namespaces/${seg(namespace)}/pods/${seg(name)}/status`, {
+      body,
+      contentType: 'application/merge-patch+json',
+    });
     onApiRequest?.('patch', 'pods/status', 200);
     return { ok: true };
   } catch (err) {

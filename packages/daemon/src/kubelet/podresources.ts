@@ -2,7 +2,7 @@
 // which device-plugin devices each pod's containers hold. multus-ts asks it only when a selected NAD names a
 // resource (`k8s.v1.cni.cncf.io/resourceName`), and hands the i-th device of a resource to the i-th attachment
 // using it (device IDs sorted, as upstream since PR #1481).
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { ProtoReader, ProtoWriter } from './protobuf.ts';
 
 export const PODRESOURCES_LIST_PATH = '/v1.PodResourcesLister/List';
@@ -117,7 +117,9 @@ export function devicesOfPod(
 }
 
 /** One List call with a deadline. Rejects with the gRPC error (the caller turns it into a CNI error). */
-export function listPodResources(socketPath: string, timeoutMs = 10_000): Promise<PodResources[]> {
+export async function listPodResources(socketPath: string, timeoutMs = 10_000): Promise<PodResources[]> {
+  // Loaded on first use: most nodes never select a NAD with a resourceName, and grpc-js costs ~20 MB.
+  const grpc = await import('@grpc/grpc-js');
   const client = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
   });
