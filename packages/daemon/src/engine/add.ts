@@ -26,7 +26,7 @@ import {
 } from '@multus-ts/netspec';
 import { DAEMON_ERRORS } from '../catalogue.ts';
 import type { CniReply } from '../server/server.ts';
-import type { RequestContext } from './context.ts';
+import { inSlot, type RequestContext } from './context.ts';
 import type { PodInfo } from './deps.ts';
 import { cacheEntryFor, planForPod } from './plan.ts';
 import { deleteAttachments } from './teardown.ts';
@@ -109,7 +109,7 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
     log = ctx.log.child({ pod: `${pod.namespace}/${pod.name}`, network: a.network, ifname: a.ifName });
     try {
       if (a.deviceInfo?.dpFile) await copyDeviceInfo(a.deviceInfo.dpFile, a.deviceInfo.cniFile);
-      const result = await ctx.limiter.run('normal', deps.queueTimeoutMs ?? 60_000, () =>
+      const result = await inSlot(ctx, 'add', () =>
         ctx.runtime.addNetworkList(a.config, {
           containerId: call.containerId,
           netns: call.netns,

@@ -2,7 +2,7 @@
 // mode). The delegate cache says what was attached; without it the container is unknown to us (code 3).
 import { CniError } from '@multus-ts/cni';
 import type { CniReply } from '../server/server.ts';
-import { listFromBytes, type RequestContext } from './context.ts';
+import { inSlot, listFromBytes, type RequestContext } from './context.ts';
 
 export async function runCheck(ctx: RequestContext): Promise<CniReply> {
   const { call, conf, cache } = ctx;
@@ -16,7 +16,7 @@ export async function runCheck(ctx: RequestContext): Promise<CniReply> {
   }
   for (const d of read.entry.delegates) {
     const list = listFromBytes(d.configBytes, d.networkName);
-    await ctx.limiter.run('high', ctx.deps.queueTimeoutMs ?? 60_000, () =>
+    await inSlot(ctx, 'check', () =>
       ctx.runtime.checkNetworkList(list, {
         containerId: call.containerId,
         netns: call.netns || read.entry.netns,

@@ -1,10 +1,11 @@
 // One request's working context, shared by the command implementations (add.ts, del.ts, check.ts, gc.ts).
-import { CniRuntime, type NetworkConfigList, parseNetworkConfig } from '@multus-ts/cni';
+import { CniError, CniRuntime, type NetworkConfigList, parseNetworkConfig } from '@multus-ts/cni';
+import { DAEMON_ERRORS } from '../catalogue.ts';
 import type { CniCall } from '../server/wire.ts';
 import { DelegateCache } from '../store/delegate-cache.ts';
 import type { EngineDeps, EngineLogger } from './deps.ts';
 import type { MultusNetConf } from './netconf.ts';
-import type { PriorityLimiter } from './serial.ts';
+import { LimiterTimeoutError, type PriorityLimiter } from './serial.ts';
 
 export interface RequestContext {
   call: CniCall;
@@ -46,6 +47,25 @@ export function makeContext(
     cache: new DelegateCache(conf.cniDir),
     limiter,
   };
+}
+
+/**
+ * Runs `task` in a delegate execution slot. ADD waits at most the queue timeout and then fails with code 11 (the
+ * runtime retries); DEL and CHECK go ahead of ADDs, and DEL never times out in the queue.
+ */
+export async function inSlot<T>(
+  ctx: RequestContext,
+  kind: 'add' | 'check' | 'del',
+  task: () => Promise<T>,
+): Promise<T> {
+  const waitMs = kind === 'del' ? Number.POSITIVE_INFINITY : (ctx.deps.queueTimeoutMs ?? 60_000);
+  try {
+    return await ctx.limiter.run(kind === 'add' ? 'normal' : 'high', waitMs, task);
+  } catch (err) {
+    if (err instanceof LimiterTimeoutError)
+      throw CniError.of(DAEMON_ERRORS, 'ERR_OVERLOADED', { reason: err.message });
+    throw err;
+  }
 }
 
 /** Re-parses a delegate config kept as bytes (the delegate cache) into a list for the CNI runtime. */

@@ -13,7 +13,7 @@ import {
 } from '@multus-ts/netspec';
 import { DAEMON_ERRORS } from '../catalogue.ts';
 import type { CniReply } from '../server/server.ts';
-import type { RequestContext } from './context.ts';
+import { inSlot, type RequestContext } from './context.ts';
 
 export async function runDelegate(ctx: RequestContext): Promise<CniReply> {
   const { call, deps } = ctx;
@@ -52,7 +52,7 @@ export async function runDelegate(ctx: RequestContext): Promise<CniReply> {
         selection,
         runtimeConfig: {},
       });
-      const result = await ctx.limiter.run('normal', deps.queueTimeoutMs ?? 60_000, () =>
+      const result = await inSlot(ctx, 'add', () =>
         ctx.runtime.addNetworkList(list, { ...rt, capabilityArgs }),
       );
       const ips = ((convertResult(result, '1.1.0') as Result100).ips ?? []).map((ip) => ip.address);
@@ -64,7 +64,7 @@ export async function runDelegate(ctx: RequestContext): Promise<CniReply> {
       return { cniVersion: '1.1.0', result: convertResult(result, '1.1.0') as Record<string, unknown> };
     }
     case 'DEL':
-      await ctx.limiter.run('high', Number.POSITIVE_INFINITY, () => ctx.runtime.delNetworkList(list, rt));
+      await inSlot(ctx, 'del', () => ctx.runtime.delNetworkList(list, rt));
       return { cniVersion: list.cniVersion };
     case 'CHECK':
       await ctx.runtime.checkNetworkList(list, rt);

@@ -3,7 +3,7 @@
 import { rm } from 'node:fs/promises';
 import { CniError } from '@multus-ts/cni';
 import type { CachedContainer } from '../store/delegate-cache.ts';
-import { listFromBytes, type RequestContext } from './context.ts';
+import { inSlot, listFromBytes, type RequestContext } from './context.ts';
 
 export interface TeardownError {
   network: string;
@@ -25,7 +25,7 @@ export async function deleteAttachments(
   for (const d of [...entry.delegates].reverse()) {
     try {
       const list = listFromBytes(d.configBytes, d.networkName);
-      await ctx.limiter.run('high', Number.POSITIVE_INFINITY, () =>
+      await inSlot(ctx, 'del', () =>
         ctx.runtime.delNetworkList(list, {
           containerId: entry.containerId,
           netns,
