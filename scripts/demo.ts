@@ -7,6 +7,7 @@
 
 import { NodeHarness, type SandboxRef } from '../test/support/daemon-harness.ts';
 import { linkAddresses, listLinks } from '../test/support/netns.ts';
+import { fooBridge, macvlanConf, macvlanStatic, seedPodNetworks } from '../test/support/seeds.ts';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\u001b[1m${s}\u001b[0m` : s);
 const say = (s = '') => process.stdout.write(`${s}\n`);
@@ -31,45 +32,16 @@ async function main(): Promise<number> {
     say(`generated 00-multus.conf: ${(await h.multusConf()).trim()}`);
     say();
 
-    await h.createNad('default', 'macvlan-conf', {
-      cniVersion: '0.3.0',
-      type: 'macvlan',
-      master: 'eth0',
-      mode: 'bridge',
-      ipam: h.hostLocal('macvlan-conf', {
-        subnet: '192.168.1.0/24',
-        rangeStart: '192.168.1.200',
-        rangeEnd: '192.168.1.216',
-        routes: [{ dst: '0.0.0.0/0' }],
-        gateway: '192.168.1.1',
-      }),
-    });
-    await h.createNad('default', 'foo', {
-      cniVersion: '0.3.1',
-      type: 'bridge',
-      bridge: 'foobr0',
-      ipam: h.hostLocal('foo', { subnet: '10.10.0.0/24' }),
-    });
-    await h.createNad('default', 'macvlan-static', {
-      cniVersion: '0.4.0',
-      plugins: [
-        {
-          type: 'macvlan',
-          master: 'eth0',
-          mode: 'bridge',
-          capabilities: { ips: true },
-          ipam: { type: 'static' },
-        },
-        { type: 'tuning', capabilities: { mac: true } },
-      ],
-    });
+    await h.createNad('default', 'macvlan-conf', macvlanConf(h));
+    await h.createNad('default', 'foo', fooBridge(h));
+    await h.createNad('default', 'macvlan-static', macvlanStatic());
     say(
       'NetworkAttachmentDefinitions: default/macvlan-conf (macvlan), default/foo (bridge), default/macvlan-static',
     );
 
     const pods: { name: string; annotation: string }[] = [
-      { name: 'samplepod', annotation: 'macvlan-conf' },
-      { name: 'samplepod-twice', annotation: 'macvlan-conf,macvlan-conf' },
+      { name: 'samplepod', annotation: seedPodNetworks('samplepod.yaml') },
+      { name: 'samplepod-twice', annotation: seedPodNetworks('samplepod-twice.yaml') },
       {
         name: 'samplepod-static',
         annotation: JSON.stringify([

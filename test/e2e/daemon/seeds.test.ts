@@ -2,30 +2,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NodeHarness, type SandboxRef } from '../../support/daemon-harness.ts';
 import { linkAddresses, listLinks, TestScope } from '../../support/netns.ts';
+import { fooBridge, macvlanConf, macvlanStatic, seedPodNetworks } from '../../support/seeds.ts';
 
 let h: NodeHarness;
 const made: SandboxRef[] = [];
 
-/** The quickstart NAD (shared/fixtures/seeds/macvlan-conf.yaml) with host-local's data kept in the test dir. */
-function macvlanConf() {
-  return {
-    cniVersion: '0.3.0',
-    type: 'macvlan',
-    master: 'eth0',
-    mode: 'bridge',
-    ipam: h.hostLocal('macvlan-conf', {
-      subnet: '192.168.1.0/24',
-      rangeStart: '192.168.1.200',
-      rangeEnd: '192.168.1.216',
-      routes: [{ dst: '0.0.0.0/0' }],
-      gateway: '192.168.1.1',
-    }),
-  };
-}
-
 beforeAll(async () => {
   h = await NodeHarness.start();
-  await h.createNad('default', 'macvlan-conf', macvlanConf());
+  await h.createNad('default', 'macvlan-conf', macvlanConf(h));
 });
 afterEach(async () => {
   // Whatever a test left behind is deleted through the daemon, as a runtime would.
@@ -45,7 +29,9 @@ async function addPod(name: string, annotations: Record<string, string>) {
 
 describe('seed scenarios', () => {
   it('samplepod (macvlan-conf) gets eth0 from the cluster network and net1 from macvlan, with network-status', async () => {
-    const { sb, out } = await addPod('samplepod', { 'k8s.v1.cni.cncf.io/networks': 'macvlan-conf' });
+    const { sb, out } = await addPod('samplepod', {
+      'k8s.v1.cni.cncf.io/networks': seedPodNetworks('samplepod.yaml'),
+    });
     expect(out.code, `${out.stdout}\n${h.daemonLog.slice(-3000)}`).toBe(0);
     expect(out.json).toMatchObject({ cniVersion: '0.3.1' });
     const links = (await listLinks(sb.netnsName)).map((l) => l.ifname).sort();
@@ -77,7 +63,7 @@ async function ifnames(sb: SandboxRef): Promise<string[]> {
 describe('seed scenarios, continued', () => {
   it('samplepod-twice (macvlan-conf,macvlan-conf) gets net1 and net2, one status entry each (4.2)', async () => {
     const { sb, out } = await addPod('samplepod-twice', {
-      'k8s.v1.cni.cncf.io/networks': 'macvlan-conf,macvlan-conf',
+      'k8s.v1.cni.cncf.io/networks': seedPodNetworks('samplepod-twice.yaml'),
     });
     expect(out.code, out.stdout).toBe(0);
     expect(await ifnames(sb)).toEqual(['eth0', 'lo', 'net1', 'net2']);
@@ -90,14 +76,10 @@ describe('seed scenarios, continued', () => {
   });
 
   it('samplepod-foo (foo,macvlan-conf): net1 from the bridge NAD foo, net2 from macvlan', async () => {
-    await h.createNad('default', 'foo', {
-      cniVersion: '0.3.1',
-      name: 'foo',
-      type: 'bridge',
-      bridge: 'foobr0',
-      ipam: h.hostLocal('foo', { subnet: '10.10.0.0/24' }),
+    await h.createNad('default', 'foo', fooBridge(h));
+    const { sb, out } = await addPod('samplepod-foo', {
+      'k8s.v1.cni.cncf.io/networks': seedPodNetworks('samplepod-foo.yaml'),
     });
-    const { sb, out } = await addPod('samplepod-foo', { 'k8s.v1.cni.cncf.io/networks': 'foo,macvlan-conf' });
     expect(out.code, out.stdout).toBe(0);
     expect(await ifnames(sb)).toEqual(['eth0', 'lo', 'net1', 'net2']);
     expect((await linkAddresses(sb.netnsName, 'net1'))[0]).toMatch(/^10\.10\.0\./);
@@ -105,19 +87,7 @@ describe('seed scenarios, continued', () => {
   });
 
   it('the JSON form with ips, mac and interface reaches the plugins that declare the capabilities', async () => {
-    await h.createNad('default', 'macvlan-static', {
-      cniVersion: '0.4.0',
-      plugins: [
-        {
-          type: 'macvlan',
-          master: 'eth0',
-          mode: 'bridge',
-          capabilities: { ips: true },
-          ipam: { type: 'static' },
-        },
-        { type: 'tuning', capabilities: { mac: true } },
-      ],
-    });
+    await h.createNad('default', 'macvlan-static', macvlanStatic());
     const selection = [
       { name: 'macvlan-static', ips: ['10.1.1.11/24'], mac: 'c2:11:22:33:44:55', interface: 'ext0' },
     ];
