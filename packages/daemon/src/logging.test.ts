@@ -1,14 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import type { Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createLogger,
   type LogSettings,
   pinoLevel,
-  RotatingFile,
-  type RotationPolicy,
   requestFields,
   rotationPolicy,
   scrubSecrets,
@@ -44,6 +42,8 @@ function logger(over: Partial<LogSettings> = {}) {
   const log = createLogger({ level: 'debug', logToStderr: true, stderr: out.stream, ...over });
   return { log, out };
 }
+
+const flushed = (log: Logger) => new Promise<void>((resolve) => log.flush(() => resolve()));
 
 function call(over: Partial<CniCall> = {}): CniCall {
   return {
@@ -106,13 +106,15 @@ describe('destinations', () => {
     expect(log.isLevelEnabled('error')).toBe(false);
   });
 
-  it('writes to logFile, and to both when stderr is on', () => {
+  it('writes to logFile, and to both when stderr is on; flush waits for the file', async () => {
     const file = join(dir, 'sub', 'multus.log');
     const { log, out } = logger({ logFile: file });
     log.info({}, 'both');
+    await flushed(log);
     const onlyFile = createLogger({ level: 'verbose', logToStderr: false, logFile: file });
     onlyFile.info({}, 'file only');
     onlyFile.debug({}, 'filtered');
+    await flushed(onlyFile);
     const fileLines = readFileSync(file, 'utf8')
       .trim()
       .split('\n')
@@ -122,7 +124,17 @@ describe('destinations', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  it('rotates the logFile as logOptions say', async () => {
+  it('no line is lost at shutdown: after flush every line is in the file, whole', async () => {
+    const file = join(dir, 'multus.log');
+    const { log, out } = logger({ logFile: file });
+    for (let i = 0; i < 2000; i++) log.info({ i }, 'burst');
+    await flushed(log);
+    const inFile = readFileSync(file, 'utf8').trim().split('\n');
+    expect(inFile.map((l) => JSON.parse(l).i)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    expect(out.lines).toHaveLength(2000);
+  });
+
+  it('rotates the logFile as logOptions say (rotating-file-stream underneath)', async () => {
     const file = join(dir, 'multus.log');
     const log = createLogger({
       level: 'verbose',
@@ -132,159 +144,31 @@ describe('destinations', () => {
     });
     const pad = 'x'.repeat(1000);
     for (let i = 0; i < 2600; i++) log.info({ i, pad }, 'filler');
-    for (let tries = 0; tries < 100 && readdirSync(dir).length > 2; tries++)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(readdirSync(dir).sort()).toHaveLength(2);
-    expect(statSync(file).size).toBeLessThanOrEqual(MB);
-  });
-});
-
-describe('rotationPolicy', () => {
-  it("applies upstream's defaults for absent fields", () => {
-    expect(rotationPolicy(undefined)).toEqual({
-      maxBytes: 100 * MB,
-      maxAgeDays: 5,
-      maxBackups: 5,
-      compress: true,
-    });
-    expect(rotationPolicy({ maxSize: 3 })).toEqual({
-      maxBytes: 3 * MB,
-      maxAgeDays: 5,
-      maxBackups: 5,
-      compress: true,
-    });
+    await flushed(log);
+    const names = readdirSync(dir).sort();
+    // the file, one backup (maxBackups 1) and the library's list of backups
+    expect(names).toHaveLength(3);
+    expect(names).toContain('multus.log.history');
+    expect(names.filter((n) => /^multus-.*\.log$/.test(n))).toHaveLength(1);
+    expect(statSync(file).size).toBeLessThan(MB + 2048);
+    expect(rotationPolicy({ maxSize: 1, maxBackups: 1, compress: false })).toMatchObject({ maxBytes: MB });
   });
 
-  it('0 or less means no limit (maxSize falls back to the default)', () => {
-    expect(rotationPolicy({ maxSize: 0, maxAge: 0, maxBackups: 0, compress: false })).toEqual({
-      maxBytes: 100 * MB,
-      maxAgeDays: 0,
-      maxBackups: 0,
-      compress: false,
-    });
-    expect(rotationPolicy({ maxSize: -4, maxAge: -1, maxBackups: -7 })).toMatchObject({
-      maxBytes: 100 * MB,
-      maxAgeDays: 0,
-      maxBackups: 0,
-    });
-  });
-});
-
-describe('RotatingFile', () => {
-  const policy = (p: Partial<RotationPolicy>): RotationPolicy => ({
-    maxBytes: MB,
-    maxAgeDays: 0,
-    maxBackups: 3,
-    compress: false,
-    ...p,
-  });
-  const line = (i: number) => `${JSON.stringify({ i, pad: 'y'.repeat(1000) })}\n`;
-
-  it('writing past maxSize produces rotated files within maxBackups, each whole and at most maxSize', async () => {
-    const file = join(dir, 'multus.log');
-    let now = Date.UTC(2025, 0, 1);
-    const rf = new RotatingFile(file, policy({ maxBackups: 2 }), { now: () => (now += 1000) });
-    const total = 4700; // ~4.6 MB: four rotations, only the newest two backups survive
-    for (let i = 0; i < total; i++) rf.write(line(i));
-    await rf.idle();
-    const backups = await rf.backups();
-    expect(backups).toHaveLength(2);
-    expect(readdirSync(dir).sort()).toEqual(
-      ['multus.log', ...backups.map((b) => b.slice(dir.length + 1))].sort(),
-    );
-    for (const b of backups) expect(b).toMatch(/multus-2025-01-01T00-00-\d\d\.000\.log$/);
-    const seen: number[] = [];
-    for (const f of [...backups].reverse().concat(file)) {
-      expect(statSync(f).size).toBeLessThanOrEqual(MB);
-      for (const l of readFileSync(f, 'utf8').trim().split('\n')) seen.push(JSON.parse(l).i);
-    }
-    // the surviving files hold the newest lines, in order, none split
-    expect(seen).toEqual(Array.from({ length: seen.length }, (_, k) => total - seen.length + k));
-    expect(seen.at(-1)).toBe(total - 1);
-    await rf.close();
-  });
-
-  it('compresses backups with gzip', async () => {
-    const file = join(dir, 'multus.log');
-    const rf = new RotatingFile(file, policy({ maxBackups: 5, compress: true }));
-    for (let i = 0; i < 2200; i++) rf.write(line(i));
-    await rf.idle();
-    const backups = await rf.backups();
-    expect(backups).toHaveLength(2);
-    for (const b of backups) {
-      expect(b.endsWith('.log.gz')).toBe(true);
-      expect(existsSync(b.slice(0, -3))).toBe(false);
-      const text = gunzipSync(readFileSync(b)).toString('utf8');
-      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MB);
-      for (const l of text.trim().split('\n')) expect(JSON.parse(l)).toHaveProperty('i');
-    }
-    expect(readdirSync(dir).some((n) => n.endsWith('.tmp'))).toBe(false);
-    await rf.close();
-  });
-
-  it('removes backups older than maxAge and unfinished compressions of an earlier run', async () => {
-    const file = join(dir, 'multus.log');
-    const now = Date.UTC(2025, 5, 20, 12);
-    writeFileSync(join(dir, 'multus-2025-06-01T00-00-00.000.log.gz'), 'old');
-    writeFileSync(join(dir, 'multus-2025-06-18T00-00-00.000.log'), 'recent\n');
-    writeFileSync(join(dir, 'multus-2025-06-19T00-00-00.000.log.gz.tmp'), 'half');
-    writeFileSync(join(dir, 'unrelated-2025-06-01T00-00-00.000.log'), 'not ours');
-    const rf = new RotatingFile(file, policy({ maxAgeDays: 5, compress: true }), { now: () => now });
-    rf.write('first\n');
-    await rf.idle();
-    expect(readdirSync(dir).sort()).toEqual([
-      'multus-2025-06-18T00-00-00.000.log.gz',
-      'multus.log',
-      'unrelated-2025-06-01T00-00-00.000.log',
-    ]);
-    expect(gunzipSync(readFileSync(join(dir, 'multus-2025-06-18T00-00-00.000.log.gz'))).toString()).toBe(
-      'recent\n',
-    );
-    await rf.close();
-  });
-
-  it('maxBackups 0 keeps every backup; a line longer than maxSize is written whole', async () => {
-    const file = join(dir, 'm');
-    const rf = new RotatingFile(file, policy({ maxBytes: 100, maxBackups: 0 }));
-    for (let i = 0; i < 30; i++) rf.write(`${'z'.repeat(60)}\n`);
-    rf.write(`${'L'.repeat(500)}\n`);
-    await rf.idle();
-    expect(await rf.backups()).toHaveLength(30);
-    expect(readFileSync(file, 'utf8')).toBe(`${'L'.repeat(500)}\n`);
-    await rf.close();
-  });
-
-  it('continues an existing file and rotates it when it is already full', async () => {
-    const file = join(dir, 'multus.log');
-    writeFileSync(file, 'a'.repeat(90));
-    const rf = new RotatingFile(file, policy({ maxBytes: 100 }));
-    rf.write('0123456789\n');
-    await rf.idle();
-    expect(await rf.backups()).toHaveLength(1);
-    expect(readFileSync(file, 'utf8')).toBe('0123456789\n');
-    await rf.close();
-  });
-
-  it('starts a new file when the current one was removed by someone else', async () => {
-    const file = join(dir, 'multus.log');
-    const rf = new RotatingFile(file, policy({ maxBytes: 100 }));
-    rf.write(`${'a'.repeat(60)}\n`);
-    rmSync(file);
-    rf.write(`${'b'.repeat(60)}\n`);
-    await rf.idle();
-    expect(readFileSync(file, 'utf8')).toBe(`${'b'.repeat(60)}\n`);
-    expect(await rf.backups()).toEqual([]);
-    await rf.close();
-  });
-
-  it('never throws into the caller when the file cannot be written, and says so once', () => {
-    writeFileSync(join(dir, 'not-a-dir'), '');
+  it('a log file that cannot be written never fails the caller', async () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const rf = new RotatingFile(join(dir, 'not-a-dir', 'multus.log'), policy({}));
-    expect(rf.write('x\n')).toBe(true);
-    expect(rf.write('y\n')).toBe(true);
+    const file = join(dir, 'multus.log', 'below-a-file.log');
+    const { log, out } = logger({ logFile: join(dir, 'multus.log') });
+    log.info({}, 'creates the file');
+    await flushed(log);
+    const broken = createLogger({ level: 'debug', logToStderr: false, logFile: file });
+    expect(() => {
+      for (let i = 0; i < 100; i++) broken.error({ i }, 'lost');
+    }).not.toThrow();
+    await flushed(broken);
+    await new Promise((r) => setImmediate(r));
     expect(stderr).toHaveBeenCalledTimes(1);
-    expect(String(stderr.mock.calls[0]?.[0])).toMatch(/log file .*not-a-dir\/multus\.log/);
+    expect(String(stderr.mock.calls[0]?.[0])).toMatch(/log file .*below-a-file\.log: .*ENOTDIR/);
+    expect(out.lines).toHaveLength(1);
   });
 });
 

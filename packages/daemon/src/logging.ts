@@ -2,24 +2,12 @@
 // upstream's level names, each CNI request's identity on every line it causes, and secrets scrubbed from every
 // line whatever logged it.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import {
-  closeSync,
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { DaemonConfig, LogOptions } from './config/index.ts';
+import { LogFile, rotationPolicy } from './log-file.ts';
 import type { CniCall } from './server/wire.ts';
+
+export { ROTATION_DEFAULTS, type RotationPolicy, rotationPolicy } from './log-file.ts';
 
 // ---- levels ---------------------------------------------------------------------------------------------------
 
@@ -34,190 +22,6 @@ const LEVELS: Readonly<Record<string, pino.Level>> = {
 /** Upstream level name (case-insensitive) -> pino level; unset or unknown names log at info (see operations.md). */
 export function pinoLevel(upstream: string): pino.Level {
   return LEVELS[upstream.toLowerCase()] ?? 'info';
-}
-
-// ---- rotation -------------------------------------------------------------------------------------------------
-
-/** Upstream's defaults (lumberjack through pkg/logging) when a logFile is set. */
-export const ROTATION_DEFAULTS = { maxSize: 100, maxAge: 5, maxBackups: 5, compress: true } as const;
-const MB = 1024 * 1024;
-const DAY_MS = 86_400_000;
-
-export interface RotationPolicy {
-  /** Rotate before a write would take the file past this many bytes. */
-  maxBytes: number;
-  /** Remove backups older than this many days; 0 keeps them whatever their age. */
-  maxAgeDays: number;
-  /** Keep at most this many backups; 0 keeps all (age still applies). */
-  maxBackups: number;
-  compress: boolean;
-}
-
-/** logOptions as upstream applies them: defaults for absent fields; 0 or less means "no limit" (maxSize: default). */
-export function rotationPolicy(o: LogOptions | undefined): RotationPolicy {
-  const size = o?.maxSize ?? ROTATION_DEFAULTS.maxSize;
-  return {
-    maxBytes: (size > 0 ? size : ROTATION_DEFAULTS.maxSize) * MB,
-    maxAgeDays: Math.max(0, o?.maxAge ?? ROTATION_DEFAULTS.maxAge),
-    maxBackups: Math.max(0, o?.maxBackups ?? ROTATION_DEFAULTS.maxBackups),
-    compress: o?.compress ?? ROTATION_DEFAULTS.compress,
-  };
-}
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * A pino destination writing one file, renamed to `<stem>-<UTC time><ext>` when it would grow past maxBytes.
- * Writes are synchronous (as upstream's lumberjack): a line is on disk when the log call returns, and a rotation
- * happens between two whole lines. Pruning and gzip run in the background, one job at a time. A failing disk never
- * throws into the caller: the error is reported once on stderr and the next write retries.
- */
-export class RotatingFile implements DestinationStream {
-  readonly path: string;
-  readonly policy: RotationPolicy;
-  readonly #now: () => number;
-  readonly #backupRe: RegExp;
-  #fd: number | undefined;
-  #size = 0;
-  #maintenance: Promise<void> = Promise.resolve();
-  #lastError = '';
-  #opened = false;
-
-  constructor(path: string, policy: RotationPolicy, opts: { now?: () => number } = {}) {
-    this.path = path;
-    this.policy = policy;
-    this.#now = opts.now ?? Date.now;
-    const ext = extname(path);
-    const stem = basename(path, ext);
-    this.#backupRe = new RegExp(
-      `^${escapeRe(stem)}-(\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d\\.\\d{3})(?:-(\\d+))?${escapeRe(ext)}(\\.gz)?(\\.tmp)?$`,
-    );
-  }
-
-  write(line: string): boolean {
-    try {
-      const len = Buffer.byteLength(line);
-      if (this.#fd === undefined) this.#open();
-      if (this.#size > 0 && this.#size + len > this.policy.maxBytes) this.#rotate();
-      writeSync(this.#fd!, line);
-      this.#size += len;
-      this.#lastError = '';
-    } catch (err) {
-      this.#report(err);
-    }
-    return true;
-  }
-
-  flush(cb?: (err?: Error) => void): void {
-    cb?.();
-  }
-
-  /** Resolves when background pruning and compression are done (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.#maintenance;
-  }
-
-  async close(): Promise<void> {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
-    await this.#maintenance;
-  }
-
-  /** Backups of this file, newest first. */
-  async backups(): Promise<string[]> {
-    const dir = dirname(this.path);
-    const found: { name: string; key: string }[] = [];
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const m = this.#backupRe.exec(name);
-      if (m && !m[4]) found.push({ name, key: `${m[1]}-${(m[2] ?? '0').padStart(6, '0')}` });
-    }
-    return found.sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0)).map((f) => join(dir, f.name));
-  }
-
-  #open(): void {
-    mkdirSync(dirname(this.path), { recursive: true });
-    this.#fd = openSync(this.path, 'a', 0o600);
-    this.#size = fstatSync(this.#fd).size;
-    if (!this.#opened) this.#schedule(); // leftovers of an earlier run: age limit, backups never compressed
-    this.#opened = true;
-  }
-
-  #rotate(): void {
-    const ext = extname(this.path);
-    const stamp = new Date(this.#now()).toISOString().slice(0, 23).replace(/:/g, '-');
-    const base = join(dirname(this.path), `${basename(this.path, ext)}-${stamp}`);
-    let target = `${base}${ext}`;
-    for (let n = 1; existsSync(target) || existsSync(`${target}.gz`); n++) target = `${base}-${n}${ext}`;
-    try {
-      renameSync(this.path, target);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        // Cannot rotate: keep appending rather than lose lines, and try again after another maxBytes.
-        this.#report(err, false);
-        this.#size = 0;
-        return;
-      }
-      // Someone removed the file: nothing to keep, start a new one below.
-    }
-    closeSync(this.#fd!);
-    this.#fd = openSync(this.path, 'a', 0o600);
-    this.#size = 0;
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    this.#maintenance = this.#maintenance
-      .then(() => this.#maintain())
-      .catch((err: unknown) => this.#report(err, false));
-  }
-
-  async #maintain(): Promise<void> {
-    const dir = dirname(this.path);
-    // Temp files of a compression the previous process did not finish.
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const m = this.#backupRe.exec(name);
-      if (m?.[4]) await rm(join(dir, name), { force: true });
-    }
-    const all = await this.backups();
-    const cutoff = this.#now() - this.policy.maxAgeDays * DAY_MS;
-    const keep: string[] = [];
-    for (const [i, file] of all.entries()) {
-      const tooMany = this.policy.maxBackups > 0 && i >= this.policy.maxBackups;
-      const tooOld = this.policy.maxAgeDays > 0 && this.#stampOf(file) < cutoff;
-      if (tooMany || tooOld) await rm(file, { force: true });
-      else keep.push(file);
-    }
-    if (!this.policy.compress) return;
-    for (const file of keep) {
-      if (file.endsWith('.gz')) continue;
-      const tmp = `${file}.gz.tmp`;
-      await pipeline(createReadStream(file), createGzip(), createWriteStream(tmp, { mode: 0o600 }));
-      await rename(tmp, `${file}.gz`);
-      await rm(file, { force: true });
-    }
-  }
-
-  /** The UTC time in a backup's name, in ms; +Infinity (never too old) when unreadable. */
-  #stampOf(file: string): number {
-    const stamp = this.#backupRe.exec(basename(file))?.[1] ?? '';
-    const t = Date.parse(`${stamp.replace(/T(\d\d)-(\d\d)-(\d\d)/, 'T$1:$2:$3')}Z`);
-    return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
-  }
-
-  #report(err: unknown, closeFile = true): void {
-    const text = `multus-daemon: log file ${this.path}: ${(err as Error).message ?? String(err)}`;
-    if (text === this.#lastError) return;
-    this.#lastError = text;
-    process.stderr.write(`${text}\n`);
-    if (closeFile && this.#fd !== undefined) {
-      try {
-        closeSync(this.#fd);
-      } catch {
-        // already unusable
-      }
-      this.#fd = undefined;
-    }
-  }
 }
 
 // ---- request context ------------------------------------------------------------------------------------------
@@ -345,6 +149,29 @@ export function logSettingsFromConfig(cfg: DaemonConfig): LogSettings {
 }
 
 /**
+ * pino.multistream with a `flush(cb)` (it has none), so that `logger.flush(cb)` also waits for the log file's
+ * asynchronous writes when stderr is on too.
+ */
+function fanOut(entries: pino.StreamEntry[]): DestinationStream {
+  const multi = pino.multistream(entries, { dedupe: false });
+  type Flush = (cb: (err?: Error | null) => void) => void;
+  const flushes = entries
+    .map((e) => (e.stream as { flush?: Flush }).flush?.bind(e.stream))
+    .filter((f): f is Flush => f !== undefined);
+  const flush = (cb?: (err?: Error) => void) => {
+    let left = flushes.length;
+    if (left === 0) return cb?.();
+    let first: Error | undefined;
+    for (const f of flushes)
+      f((err) => {
+        first ??= err ?? undefined;
+        if (--left === 0) cb?.(first);
+      });
+  };
+  return Object.assign(multi, { flush });
+}
+
+/**
  * The daemon's logger. With neither `logToStderr` nor `logFile` it logs nothing, as upstream's daemon (whose
  * stderr logging is off unless configured).
  */
@@ -354,9 +181,8 @@ export function createLogger(settings: LogSettings): Logger {
   if (settings.logToStderr)
     streams.push({ level, stream: settings.stderr ?? pino.destination({ fd: 2, sync: false }) });
   if (settings.logFile)
-    streams.push({ level, stream: new RotatingFile(settings.logFile, rotationPolicy(settings.logOptions)) });
-  const destination =
-    streams.length === 1 ? streams[0]!.stream : pino.multistream(streams, { dedupe: false });
+    streams.push({ level, stream: new LogFile(settings.logFile, rotationPolicy(settings.logOptions)) });
+  const destination = streams.length === 1 ? streams[0]!.stream : fanOut(streams);
   return pino(
     {
       level,

@@ -51,7 +51,7 @@ async function main(): Promise<number> {
     process.once('SIGINT', onSignal);
   });
   await daemon.stop();
-  logger.flush();
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return 0;
 }
 

@@ -303,7 +303,13 @@ describe('without metricsPort', () => {
       const pid = plain.daemon!.pid!;
       const inodes = new Set<string>();
       for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' }));
+        let target: string;
+        try {
+          target = readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' });
+        } catch {
+          continue; // closed between the listing and the read
+        }
+        const m = /^socket:\[(\d+)\]$/.exec(target);
         if (m) inodes.add(m[1]!);
       }
       const listening: string[] = [];
