@@ -1,16 +1,20 @@
 // The composition root: builds every part of multus-daemon from its configuration and runs it until a signal.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Admission } from './admission.ts';
+import { setUpPerNodeCertificate } from './certs/index.ts';
 import { MultusConfManager } from './confgen/index.ts';
 import type { LoadedDaemonConfig } from './config/index.ts';
 import { Engine } from './engine/engine.ts';
 import { fsConfDirReader } from './engine/fs-reader.ts';
 import { nsenterNetnsOps } from './engine/routes.ts';
+import { withHotplugNotifications } from './hotplug/notify.ts';
+import { HotplugReconciler } from './hotplug/reconciler.ts';
 import { loadKubeConfig, makeApis } from './kube/client.ts';
 import { EventRecorder } from './kube/events.ts';
 import { NadDirectory } from './kube/nads.ts';
-import { PodDirectory } from './kube/pods.ts';
+import { PodDirectory, type PodInfo } from './kube/pods.ts';
 import { patchNetworkStatus } from './kube/status.ts';
 import { devicesOfPod, listPodResources } from './kubelet/podresources.ts';
 import {
@@ -54,8 +58,24 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     : undefined;
 
   const kubeconfig = typeof loaded.raw['kubeconfig'] === 'string' ? loaded.raw['kubeconfig'] : undefined;
-  const apis = makeApis(await loadKubeConfig({ kubeconfig, env }));
-  const pods = new PodDirectory({ apis, nodeName, ...(onApiRequest ? { onApiRequest } : {}) });
+  // perNodeCertificate: the client authenticates with the node's own certificate (obtained through a CSR before
+  // any informer starts, rotated in the background); the `kubeconfig` key is then ignored, as upstream.
+  const pnc = cfg.server.perNodeCertificate;
+  const perNode = pnc?.enabled
+    ? await setUpPerNodeCertificate(pnc, nodeName, (level, msg, fields) => logger[level](fields ?? {}, msg))
+    : undefined;
+  const apis = makeApis(perNode ? perNode.target : await loadKubeConfig({ kubeconfig, env }));
+  perNode?.manager.start((target) => apis.client.setTarget(target));
+  // Hot-plug (off by default) follows pod changes; it is built once the engine exists.
+  let hotplug: HotplugReconciler | undefined;
+  const pods = new PodDirectory({
+    apis,
+    nodeName,
+    ...(onApiRequest ? { onApiRequest } : {}),
+    ...(cfg.ours.hotplug
+      ? { onChange: (key: string, pod: PodInfo | undefined) => hotplug?.podChanged(key, pod) }
+      : {}),
+  });
   const nads = new NadDirectory({ apis, ...(onApiRequest ? { onApiRequest } : {}) });
   for (const inf of [pods.informer, nads.informer]) {
     inf.start();
@@ -117,10 +137,33 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     onPluginRun: pluginRunObserver(logger, metrics),
   });
 
+  if (cfg.ours.hotplug) {
+    hotplug = new HotplugReconciler({
+      engine,
+      pod: (ns, name) => pods.cached(ns, name),
+      synced: async () => {
+        for (const inf of [pods.informer, nads.informer]) while (!(await inf.waitForSync(60_000)));
+      },
+      multusConf: async () => {
+        if (autoMode)
+          return confManager?.content === undefined ? undefined : Buffer.from(confManager.content);
+        return readFile(cfg.multus.multusConfigFile).catch(() => undefined);
+      },
+      events,
+      logger: logger.child({ area: 'hotplug' }),
+      cniDir: cfg.request.cniDir,
+    });
+    void hotplug.start();
+    logger.info({}, 'hot-plug is on: networks annotation edits are applied to running pods');
+  }
+
   const socketPath = join(cfg.server.socketDir, SOCKET_NAME);
   const server = buildServer({
     socketPath,
-    service: instrumentService(engine, { metrics, logger }),
+    service: instrumentService(hotplug ? withHotplugNotifications(engine, hotplug) : engine, {
+      metrics,
+      logger,
+    }),
     isReady: () => !shuttingDown,
     ...(metrics ? { onResponse: metrics.onServerResponse.bind(metrics) } : {}),
   });
@@ -155,13 +198,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     async stop() {
       shuttingDown = true;
       const deadline = Date.now() + cfg.ours.shutdownGraceSeconds * 1000;
+      await hotplug?.stop(cfg.ours.shutdownGraceSeconds * 1000);
       while (engine.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const cleanup = opts.cleanupConfigOnExit || cfg.ours.cleanupConfigOnExit;
       // An ordinary stop leaves a dead socket so DELs are retried (code 11) until the next daemon is up; the
       // uninstall cleanup removes it so pods can be deleted once multus is gone.
       if (cleanup) await server.close();
       else await closeKeepingSocket(server, socketPath);
-      await Promise.all([pods.informer.stop(), nads.informer.stop(), confManager?.stop()]);
+      await Promise.all([
+        pods.informer.stop(),
+        nads.informer.stop(),
+        confManager?.stop(),
+        perNode?.manager.stop(),
+      ]);
       await events.flush();
       apis.client.close();
       await metricsServer?.close();

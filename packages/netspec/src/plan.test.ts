@@ -240,6 +240,30 @@ describe('4.2 the same network several times', () => {
   });
 });
 
+describe('selectionIfNames (hot-plug keeps running names stable)', () => {
+  it('names the selected networks that name none, by position in the annotation; explicit names win', () => {
+    const got = plan(
+      { [NETS]: 'foo,macvlan-conf@data0,macvlan-conf' },
+      { selectionIfNames: ['net7', 'ignored', undefined] },
+    );
+    expect(got.map((a) => a.ifName)).toEqual(['eth0', 'net7', 'data0', 'net3']);
+    expect(got[1]?.selection?.interface).toBeUndefined();
+  });
+  it('applies to selected networks only, and still refuses a collision', () => {
+    const multus = {
+      clusterNetwork: '/host/etc/cni/net.d/10-calico.conflist',
+      defaultNetworks: ['macvlan-vlan0'],
+    };
+    expect(plan({ [NETS]: 'foo' }, { multus, selectionIfNames: ['net9'] }).map((a) => a.ifName)).toEqual([
+      'eth0',
+      'net1',
+      'net9',
+    ]);
+    const e = planError({ [NETS]: 'foo' }, { multus, selectionIfNames: ['net1'] });
+    expect(e.id).toBe('ERR_IFNAME_TAKEN');
+  });
+});
+
 describe('4.1.2.1.5 interface names across the plan', () => {
   it.each([
     ['macvlan-conf@eth0', 'default/macvlan-conf', 'k8s-pod-network'],

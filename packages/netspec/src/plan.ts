@@ -68,6 +68,12 @@ export interface PlanRequest {
   cniArgsFallback?: boolean | undefined;
   /** Base of the device-info files (`dp/` and `cni/` below it). Default DEVINFO_BASE_DIR. */
   deviceInfoDir?: string | undefined;
+  /**
+   * Interface names for the selected networks that name none, by position in the networks annotation (an
+   * undefined entry keeps the default, net<position in the whole list>). Hot-plug uses it to keep a running
+   * pod's names stable; an element's own `interface` always wins.
+   */
+  selectionIfNames?: readonly (string | undefined)[] | undefined;
 }
 
 export type AttachmentSource =
@@ -215,11 +221,14 @@ export function planAttachments(req: PlanRequest): Attachment[] {
     ['K8S_POD_UID', req.pod.uid ?? ''],
   ];
 
+  let selectionPos = -1;
   return pending.map((p, index): Attachment => {
     const { net, selection: sel } = p;
     const network = net.network;
+    if (p.source === 'selection') selectionPos++;
+    const given = p.source === 'selection' ? req.selectionIfNames?.[selectionPos] : undefined;
     // 5.9: an explicit name wins; else CNI_IFNAME for the master; else net<position in the whole list>.
-    const ifName = sel?.interface ?? (p.master ? req.runtime.ifName : `net${index}`);
+    const ifName = sel?.interface ?? (p.master ? req.runtime.ifName : (given ?? `net${index}`));
     const bad = ifNameProblem(ifName);
     if (bad) throw CniError.of(NETSPEC_ERRORS, 'ERR_IFNAME_INVALID', { network, ifname: ifName }, bad);
     const other = usedIfNames.get(ifName);

@@ -174,7 +174,11 @@ describe('discovery', () => {
       groups: Array<{ name: string; preferredVersion: unknown }>;
     };
     expect(groups.kind).toBe('APIGroupList');
-    expect(groups.groups.map((g) => g.name)).toEqual(['events.k8s.io', 'k8s.cni.cncf.io']);
+    expect(groups.groups.map((g) => g.name)).toEqual([
+      'certificates.k8s.io',
+      'events.k8s.io',
+      'k8s.cni.cncf.io',
+    ]);
     const v1 = (await raw(emu, 'GET', '/api/v1')).json as {
       groupVersion: string;
       resources: Array<{ name: string; verbs: string[] }>;

@@ -3,6 +3,7 @@
 // resources incl. `pods/status`, verbs, optional resourceNames), so a ClusterRole from deployments/ can be
 // pasted in and its denials tested. Denials are the real server's 403 text.
 import type { IncomingMessage } from 'node:http';
+import { AuthLog, ClientCertAuthenticator } from './client-certs.ts';
 import type { ResourceDef } from './resources.ts';
 import { errors, type KubeError } from './status.ts';
 
@@ -17,6 +18,8 @@ export interface TokenGrant {
   token: string;
   /** User name in 403 messages. Default `admin` for unrestricted tokens, `test-user` otherwise. */
   user?: string;
+  /** Groups of the user (a CSR records them as its requester's). */
+  groups?: string[];
   /** Absent: everything is allowed. Present: only what a rule grants. */
   rules?: PolicyRule[];
 }
@@ -33,6 +36,10 @@ export class Authenticator {
   readonly #grants = new Map<string, TokenGrant>();
   /** With anonymous auth on, a request without a token is `system:anonymous` (403s) instead of a 401. */
   anonymous: boolean;
+  /** Client certificates (TLS mode): tried before the bearer token. */
+  readonly certificates = new ClientCertAuthenticator();
+  /** Who was authenticated, with what. */
+  readonly log = new AuthLog();
 
   constructor(grants: TokenGrant[], anonymous = false) {
     for (const g of grants) this.add(g);
@@ -49,6 +56,11 @@ export class Authenticator {
 
   /** The grant for this request's bearer token; throws the 401 when there is none. */
   authenticate(req: IncomingMessage): TokenGrant {
+    const viaCert = this.certificates.authenticate(req);
+    if (viaCert) {
+      this.log.record(viaCert.identity.user, `x509:${viaCert.identity.serial}`);
+      return viaCert.grant;
+    }
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) {
@@ -57,6 +69,7 @@ export class Authenticator {
     }
     const grant = this.#grants.get(m[1] as string);
     if (!grant) throw errors.unauthorized();
+    this.log.record(grant.user ?? (grant.rules ? 'test-user' : 'admin'), 'token');
     return grant;
   }
 

@@ -47,6 +47,8 @@ export interface KubeEmulator {
   /** PEM and file of the CA that signed the serving certificate (TLS mode only). */
   caPem?: string;
   caFile?: string;
+  /** The CA's private key (TLS mode only): what a test-side CSR signer signs with. */
+  caKeyFile?: string;
   store: Store;
   faults: Faults;
   stats: Stats;
@@ -114,8 +116,19 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     version: { ...DEFAULT_VERSION, ...opts.version },
     serverAddress: () => `${host}:${port}`,
   });
+  // TLS mode asks for a client certificate (checked per request by auth.certificates); clients without one
+  // still connect and authenticate with a token.
   const server: Server = cert
-    ? (createHttpsServer({ cert: cert.certPem, key: cert.keyPem }, handler) as unknown as Server)
+    ? (createHttpsServer(
+        {
+          cert: cert.certPem,
+          key: cert.keyPem,
+          ca: cert.caPem,
+          requestCert: true,
+          rejectUnauthorized: false,
+        },
+        handler,
+      ) as unknown as Server)
     : createHttpServer(handler);
   // Watches are long-lived; the server must not time them out on its own.
   server.requestTimeout = 0;
@@ -139,9 +152,10 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       if (certDir) await rm(certDir, { recursive: true, force: true });
     },
   };
-  if (cert) {
+  if (cert && certDir) {
     emulator.caPem = cert.caPem;
     emulator.caFile = cert.caFile;
+    emulator.caKeyFile = join(certDir, 'ca.key');
   }
   return emulator;
 }

@@ -20,6 +20,8 @@ export interface ResourceRequest {
   subresource: string;
   verb: string;
   query: URLSearchParams;
+  /** The authenticated requester. */
+  user?: { name: string; groups: string[] };
 }
 
 export interface HandlerContext {
@@ -103,6 +105,7 @@ export async function handleCreate(ctx: HandlerContext, r: ResourceRequest) {
     return handleBinding(ctx, { ...r, def: pods, name: podName, subresource: 'binding' }, body);
   }
   const obj = checkBody(r, body);
+  if (r.user) r.def.prepareForCreateBy?.(obj, r.user);
   const created = ctx.store.create(r.def, r.namespace, obj, {
     dryRun: dryRun(r.query),
     manager: manager(r),

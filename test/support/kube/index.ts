@@ -1,8 +1,18 @@
 // The Kubernetes API emulator's public surface (see README.md).
 export type { PolicyRule, TokenGrant } from './auth.ts';
 export { Authenticator } from './auth.ts';
+export { AuthLog, type CertGrant, ClientCertAuthenticator, type PeerIdentity } from './client-certs.ts';
 export { kubeConfigFor } from './client-config.ts';
 export { KubeEmulatorControl, startControlServer } from './control.ts';
+export {
+  type CsrApprover,
+  type CsrDecision,
+  type CsrSignerOptions,
+  type CsrView,
+  certApproverRules,
+  issueClientCertificate,
+  startCsrApprover,
+} from './csr-signer.ts';
 export { DEFAULT_VERSION, type VersionInfo } from './discovery.ts';
 export { type KubeEmulator, type KubeEmulatorOptions, startKubeEmulator } from './emulator.ts';
 export { type FaultState, Faults } from './faults.ts';

@@ -2,6 +2,7 @@
 // strategic-merge keys, and the strategy hooks the real registry applies (defaulting, validation, update
 // rules). A custom resource (NADs) differs from the built-ins in ways clients notice: its list items carry
 // kind/apiVersion, it refuses strategic merge patch (415), and its DELETE answers a Status, not the object.
+import { certificateSigningRequests, type RequestingUser } from './csr-resource.ts';
 import { coreToEventsV1, eventsV1ToCore, prepareCoreEvent, validateEvent } from './event-convert.ts';
 import { podGracePeriod, preparePodForCreate, preparePodForUpdate, validatePod } from './pod-rules.ts';
 import type { FieldGetters } from './selectors.ts';
@@ -30,6 +31,8 @@ export interface ResourceDef {
   returnDeletedObject: boolean;
   trackGeneration: boolean;
   prepareForCreate?: (o: KubeObject) => void;
+  /** Records who created it (a CSR's spec.username/groups); runs before prepareForCreate. */
+  prepareForCreateBy?: (o: KubeObject, user: RequestingUser) => void;
   validate?: (o: KubeObject) => FieldError[];
   /** Carries over what an update may not change; returns validation errors. */
   prepareForUpdate?: (o: KubeObject, old: KubeObject, subresource: string) => FieldError[];
@@ -290,7 +293,16 @@ export const bindings = def({
   storage: '/bindings',
 });
 
-export const RESOURCES: ResourceDef[] = [pods, nodes, namespaces, coreEvents, eventsV1, nads, bindings];
+export const RESOURCES: ResourceDef[] = [
+  pods,
+  nodes,
+  namespaces,
+  coreEvents,
+  eventsV1,
+  nads,
+  bindings,
+  certificateSigningRequests,
+];
 
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {
   return RESOURCES.find((d) => d.group === group && d.version === version && d.plural === plural);

@@ -177,7 +177,8 @@ async function serve(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
       } else {
         if (r.verb === 'watch' && ctx.faults.watchStartDelay() > 0) await sleep(ctx.faults.watchStartDelay());
         const handler = HANDLERS[r.verb] as (typeof HANDLERS)['get'];
-        await handler(ctx, { req, res, query: url.searchParams, ...r });
+        const user = { name: grant.user ?? 'admin', groups: grant.groups ?? ['system:authenticated'] };
+        await handler(ctx, { req, res, query: url.searchParams, ...r, user });
       }
     }
   } catch (err) {

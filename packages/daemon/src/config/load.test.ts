@@ -101,6 +101,7 @@ describe('defaults', () => {
       requestQueueTimeoutSeconds: 60,
       podResourcesSocket: '/var/lib/kubelet/pod-resources/kubelet.sock',
       deviceInfoDir: '/var/run/k8s.cni.cncf.io/devinfo',
+      hotplug: false,
     });
     expect(defaultMaxConcurrentDelegates(2)).toBe(4);
     expect(defaultMaxConcurrentDelegates(8)).toBe(16);
@@ -273,6 +274,7 @@ describe('validation names the key', () => {
     ['requestQueueTimeoutSeconds', false, 'requestQueueTimeoutSeconds: must be a number of seconds'],
     ['podResourcesSocket', 1, 'podResourcesSocket: must be a string'],
     ['deviceInfoDir', 1, 'deviceInfoDir: must be a string'],
+    ['hotplug', 'true', 'hotplug: must be true or false, got string "true"'],
   ];
 
   it.each(bad)('%s = %j', (key, value, expected) => {

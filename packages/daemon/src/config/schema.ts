@@ -159,6 +159,7 @@ const ownShape = {
   requestQueueTimeoutSeconds: seconds().optional(),
   podResourcesSocket: str().optional(),
   deviceInfoDir: str().optional(),
+  hotplug: bool().optional(),
 };
 
 export const UPSTREAM_KEYS = Object.keys(upstreamShape) as readonly (keyof typeof upstreamShape)[];

@@ -106,6 +106,8 @@ export interface OwnView {
   readonly requestQueueTimeoutSeconds: number;
   readonly podResourcesSocket: string;
   readonly deviceInfoDir: string;
+  /** Hot-plug: apply networks-annotation edits to running pods. */
+  readonly hotplug: boolean;
 }
 
 export interface DaemonConfig {
@@ -237,6 +239,7 @@ export function buildDaemonConfig(
     requestQueueTimeoutSeconds: f.requestQueueTimeoutSeconds ?? OWN_DEFAULTS.requestQueueTimeoutSeconds,
     podResourcesSocket: f.podResourcesSocket ?? OWN_DEFAULTS.podResourcesSocket,
     deviceInfoDir: f.deviceInfoDir ?? OWN_DEFAULTS.deviceInfoDir,
+    hotplug: f.hotplug ?? OWN_DEFAULTS.hotplug,
   };
 
   return { server, multus, request, ours, presentKeys };

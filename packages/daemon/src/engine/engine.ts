@@ -8,7 +8,7 @@ import type { CniReply, CniService } from '../server/server.ts';
 import type { CniCall } from '../server/wire.ts';
 import { runAdd } from './add.ts';
 import { runCheck } from './check.ts';
-import { makeContext } from './context.ts';
+import { makeContext, type RequestContext } from './context.ts';
 import { runDel } from './del.ts';
 import { runDelegate } from './delegate.ts';
 import type { EngineDeps } from './deps.ts';
@@ -44,7 +44,10 @@ export class Engine implements CniService {
     }
   }
 
-  /** /delegate: one attachment for an external controller (hot-plug); serialised per container like /cni. */
+  /**
+   * /delegate: one attachment for an external controller (hot-plug). runDelegate finds the pod's sandbox first
+   * and then serialises on it (the caller's container ID may not be the sandbox's, multus-dynamic-networks #209).
+   */
   async delegate(call: CniCall): Promise<CniReply> {
     this.#inFlight++;
     try {
@@ -54,24 +57,34 @@ export class Engine implements CniService {
       // binDir and cniDir come from the daemon's configuration: the request config is the delegate's own.
       const conf = parseMultusNetConf({ ...(this.deps.daemonConfig ?? {}) }, { requireNetworks: false });
       const ctx = makeContext(call, conf, this.deps, this.limiter);
-      return await this.#gcGate.shared(() =>
-        this.#perContainer.run(call.containerId, () => runDelegate(ctx)),
-      );
+      return await runDelegate(ctx, (containerId, fn) => this.serialised(containerId, fn));
     } finally {
       this.#inFlight--;
     }
+  }
+
+  /**
+   * Runs `fn` as one operation on `containerId`: after and before that container's ADD/DEL/CHECK, never during GC.
+   * For work the daemon starts itself (hot-plug) and for /delegate.
+   */
+  serialised<T>(containerId: string, fn: () => Promise<T>): Promise<T> {
+    return this.#gcGate.shared(() => this.#perContainer.run(containerId, fn));
+  }
+
+  /** A request context for `call` with the multus config in `call.config`, read exactly as a /cni request's. */
+  contextFor(call: CniCall): RequestContext {
+    const client = decodeRequestConfig(call.config);
+    const merged = overlayDaemonConfig(client, this.deps.daemonConfig, {
+      ignoreReadinessIndicator: this.deps.ignoreReadinessIndicator ?? true,
+    });
+    return makeContext(call, parseMultusNetConf(merged), this.deps, this.limiter);
   }
 
   async #dispatch(call: CniCall): Promise<CniReply> {
     if (call.command === 'VERSION') {
       return { cniVersion: '1.1.0', result: versionReply('1.1.0') as unknown as Record<string, unknown> };
     }
-    const client = decodeRequestConfig(call.config);
-    const merged = overlayDaemonConfig(client, this.deps.daemonConfig, {
-      ignoreReadinessIndicator: this.deps.ignoreReadinessIndicator ?? true,
-    });
-    const conf = parseMultusNetConf(merged);
-    const ctx = makeContext(call, conf, this.deps, this.limiter);
+    const ctx = this.contextFor(call);
     switch (call.command) {
       case 'ADD':
         return this.#gcGate.shared(() => this.#perContainer.run(call.containerId, () => runAdd(ctx)));

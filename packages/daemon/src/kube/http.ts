@@ -46,33 +46,69 @@ function errorFrom(status: number, text: string): KubeApiError {
   }
 }
 
+/** How long an agent replaced by setTarget() keeps its connections: a watch's server timeout plus margin. */
+const RETIRED_AGENT_GRACE_MS = 330_000;
+
 export class KubeClient {
-  readonly target: KubeTarget;
-  readonly #url: URL;
-  readonly #agent: http.Agent;
-  readonly #lib: typeof http | typeof https;
+  #target: KubeTarget;
+  #url: URL;
+  #agent: http.Agent;
+  #lib: typeof http | typeof https;
   readonly #timeoutMs: number;
+  readonly #maxSockets: number;
+  readonly #retired = new Set<{ agent: http.Agent; timer: NodeJS.Timeout }>();
 
   constructor(target: KubeTarget, opts: { timeoutMs?: number; maxSockets?: number } = {}) {
-    this.target = target;
-    this.#url = new URL(target.server);
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
-    const tls = this.#url.protocol === 'https:';
-    this.#lib = tls ? https : http;
-    this.#agent = tls
+    this.#maxSockets = opts.maxSockets ?? 16;
+    this.#target = target;
+    this.#url = new URL(target.server);
+    this.#lib = this.#url.protocol === 'https:' ? https : http;
+    this.#agent = this.#makeAgent(target);
+  }
+
+  get target(): KubeTarget {
+    return this.#target;
+  }
+
+  #makeAgent(target: KubeTarget): http.Agent {
+    return this.#url.protocol === 'https:'
       ? new https.Agent({
           keepAlive: true,
-          maxSockets: opts.maxSockets ?? 16,
+          maxSockets: this.#maxSockets,
           ...(target.ca ? { ca: target.ca } : {}),
           ...(target.cert ? { cert: target.cert } : {}),
           ...(target.key ? { key: target.key } : {}),
           rejectUnauthorized: !target.insecureSkipTlsVerify,
         })
-      : new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
+      : new http.Agent({ keepAlive: true, maxSockets: this.#maxSockets });
+  }
+
+  /**
+   * Switches to new credentials (a rotated client certificate): every request from now on uses a new agent. The
+   * old agent's requests in flight, watches included, go on and it is destroyed after a grace period (watches
+   * still open then break and their informers re-watch from their resourceVersion), so a rotation never fails
+   * a request.
+   */
+  setTarget(target: KubeTarget, graceMs = RETIRED_AGENT_GRACE_MS): void {
+    const old = this.#agent;
+    this.#target = target;
+    this.#url = new URL(target.server);
+    this.#lib = this.#url.protocol === 'https:' ? https : http;
+    this.#agent = this.#makeAgent(target);
+    const entry = {
+      agent: old,
+      timer: setTimeout(() => {
+        this.#retired.delete(entry);
+        old.destroy();
+      }, graceMs),
+    };
+    entry.timer.unref();
+    this.#retired.add(entry);
   }
 
   #headers(accept: string, contentType?: string): http.OutgoingHttpHeaders {
-    const token = this.target.token();
+    const token = this.#target.token();
     return {
       accept,
       'user-agent': 'multus-ts',
@@ -195,5 +231,10 @@ export class KubeClient {
 
   close(): void {
     this.#agent.destroy();
+    for (const r of this.#retired) {
+      clearTimeout(r.timer);
+      r.agent.destroy();
+    }
+    this.#retired.clear();
   }
 }
