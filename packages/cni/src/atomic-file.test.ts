@@ -49,3 +49,16 @@ describe('writeFileAtomic', () => {
     expect(readFileSync(p, 'utf8')).toBe('');
   });
 });
+
+describe('sweepStaleTempFiles', () => {
+  it("removes dead writers' temp files and keeps live ones and everything else", async () => {
+    const { sweepStaleTempFiles } = await import('./atomic-file.ts');
+    const dead = join(dir, '.c1.999999.3.0badf00d.tmp');
+    const mine = join(dir, `.c2.${process.pid}.1.0badf00d.tmp`);
+    const other = join(dir, 'c3');
+    for (const p of [dead, mine, other]) writeFileSync(p, 'x');
+    expect(await sweepStaleTempFiles(dir)).toBe(1);
+    expect(readdirSync(dir).sort()).toEqual([`.c2.${process.pid}.1.0badf00d.tmp`, 'c3']);
+    expect(await sweepStaleTempFiles(join(dir, 'absent'))).toBe(0);
+  });
+});

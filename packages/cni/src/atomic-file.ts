@@ -4,7 +4,7 @@
 // makes moot anyway skip it (1-3 ms per write). The temp name starts with '.' and ends in '.tmp' so neither
 // config discovery, a runtime's config loader nor a cache listing picks it up.
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -55,4 +55,38 @@ export async function writeFileAtomic(
   } finally {
     if (!renamed) await rm(tmp, { force: true });
   }
+}
+
+const TEMP_RE = /^\..+\.(\d+)\.\d+\.[0-9a-f]{8}\.tmp$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files writeFileAtomic left in `dir` when its writer died between write and rename (kill -9,
+ * OOM): those of processes that no longer exist. Returns how many were removed; a missing dir is nothing to do.
+ */
+export async function sweepStaleTempFiles(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const m = TEMP_RE.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || alive(pid)) continue;
+    await rm(join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
 }

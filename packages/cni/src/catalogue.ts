@@ -24,6 +24,10 @@ export const CNI_ERRORS = defineCatalogue({
   ERR_NETWORK_NAME_MISSING: { code: CniCode.InvalidConfig, msg: 'missing network name:' },
   ERR_NETWORK_NAME_INVALID: { code: CniCode.InvalidConfig, msg: 'invalid characters found in network name' },
   ERR_CONFIG_NO_PLUGINS: { code: CniCode.InvalidConfig, msg: 'network configuration list has no plugins' },
+  ERR_CONFIG_TOO_MANY_PLUGINS: {
+    code: CniCode.InvalidConfig,
+    msg: 'network configuration list has {count} plugins, more than the limit of {max}',
+  },
   ERR_CONFIG_NO_TYPE: { code: CniCode.InvalidConfig, msg: "plugin {index}: missing 'type'" },
 
   // ---- runtime identifiers (texts and codes as libcni reports them) ----

@@ -351,3 +351,16 @@ describe('identifier validation', () => {
     }
   });
 });
+
+describe('plugin count limit', () => {
+  it('refuses a conflist with more plugins than MAX_PLUGINS_PER_LIST with code 7', async () => {
+    const { MAX_PLUGINS_PER_LIST, parseNetworkConfig: parse } = await import('./config.ts');
+    const plugins = Array.from({ length: MAX_PLUGINS_PER_LIST + 1 }, () => ({ type: 'tuning' }));
+    expect(() => parse(JSON.stringify({ cniVersion: '1.0.0', name: 'n', plugins }))).toThrow(
+      expect.objectContaining({ code: 7 }),
+    );
+    expect(
+      parse(JSON.stringify({ cniVersion: '1.0.0', name: 'n', plugins: plugins.slice(1) })).plugins,
+    ).toHaveLength(MAX_PLUGINS_PER_LIST);
+  });
+});

@@ -17,6 +17,8 @@ import { assertSupportedVersion, type CniVersion, negotiateVersion } from './ver
 /** Network names and container IDs: what libcni accepts. */
 export const NETWORK_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 export const DEFAULT_MAX_CONFIG_BYTES = 1024 * 1024;
+/** Real chains have a handful of plugins; thousands would keep a node busy for minutes on one ADD. */
+export const MAX_PLUGINS_PER_LIST = 64;
 /** Linux IFNAMSIZ - 1. */
 export const MAX_IFNAME_BYTES = 15;
 
@@ -231,6 +233,12 @@ export function parseNetworkConfig(
   const negotiated = negotiateVersion(list.cniVersion ?? '', list.cniVersions);
   const cniVersion = assertSupportedVersion(negotiated === '' ? '0.1.0' : negotiated);
   if (list.plugins.length === 0) throw CniError.of(CNI_ERRORS, 'ERR_CONFIG_NO_PLUGINS');
+  if (list.plugins.length > MAX_PLUGINS_PER_LIST) {
+    throw CniError.of(CNI_ERRORS, 'ERR_CONFIG_TOO_MANY_PLUGINS', {
+      count: list.plugins.length,
+      max: MAX_PLUGINS_PER_LIST,
+    });
+  }
   const plugins = (raw['plugins'] as unknown[]).map((p, i) => checkPluginConf(p, i, ['plugins', i]));
   return {
     kind: 'conflist',

@@ -4,6 +4,8 @@ import { CniCode, defineCatalogue } from '@multus-ts/cni';
 
 export const DAEMON_ERRORS = defineCatalogue({
   ERR_BODY_NOT_JSON: { code: CniCode.DecodeFailure, msg: 'request body is not valid JSON' },
+  ERR_BODY_NOT_UTF8: { code: CniCode.DecodeFailure, msg: 'request body is not valid UTF-8' },
+  ERR_CACHE_WRITE: { code: CniCode.IoFailure, msg: 'cannot write the delegate cache: {reason}' },
   ERR_BODY_INVALID: { code: CniCode.DecodeFailure, msg: 'invalid request body: {issue}' },
   ERR_BODY_TOO_LARGE: { code: CniCode.InvalidConfig, msg: 'request body is larger than {max} bytes' },
   ERR_CONFIG_NOT_BASE64: { code: CniCode.DecodeFailure, msg: 'request "config" is not standard base64' },

@@ -1,6 +1,7 @@
 // The composition root: builds every part of multus-daemon from its configuration and runs it until a signal.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sweepStaleTempFiles } from '@multus-ts/cni';
 import type { Logger } from 'pino';
 import { Admission } from './admission.ts';
 import { setUpPerNodeCertificate } from './certs/index.ts';
@@ -115,6 +116,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     { timeoutMs: cfg.ours.readinessIndicatorWaitSeconds * 1000 },
   );
 
+  // Temp files a killed predecessor left between write and rename (kill -9, OOM) are swept once at start.
+  const cniDir = cfg.request.cniDir;
+  for (const dir of [cniDir, join(cniDir, 'results')]) {
+    const swept = await sweepStaleTempFiles(dir);
+    if (swept > 0) logger.info({ dir, swept }, 'removed temp files left by a previous daemon');
+  }
+
   const engine = new Engine({
     pods,
     nads,
@@ -133,6 +141,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       forPod: async (ns, name) => devicesOfPod(await listPodResources(cfg.ours.podResourcesSocket), ns, name),
     },
     deviceInfoDir: cfg.ours.deviceInfoDir,
+    delegateTimeoutMs: cfg.ours.delegateTimeoutSeconds * 1000,
     chrootDir: cfg.server.chrootDir || undefined,
     onPluginRun: pluginRunObserver(logger, metrics),
   });

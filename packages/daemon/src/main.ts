@@ -40,7 +40,10 @@ async function main(): Promise<number> {
     daemon = await startDaemon({ loaded, logger, cleanupConfigOnExit: args.cleanupConfigOnExit });
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'multus-daemon failed to start');
-    return 3;
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    // Parts already started (informers, the 00-multus.conf manager) must not keep a daemon alive that does not
+    // listen: exit, and let the kubelet restart the pod.
+    process.exit(3);
   }
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {

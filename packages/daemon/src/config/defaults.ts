@@ -44,6 +44,8 @@ export const OWN_DEFAULTS = {
   podResourcesSocket: '/var/lib/kubelet/pod-resources/kubelet.sock',
   /** Device-info files (device-info spec): `dp/` written by device plugins, `cni/` per attachment. */
   deviceInfoDir: '/var/run/k8s.cni.cncf.io/devinfo',
+  /** One delegate plugin run (ADD, DEL, CHECK, ...): killed with its process group and code 11 after this. */
+  delegateTimeoutSeconds: 60,
   /** Apply networks-annotation edits to running pods (docs/hotplug.md). */
   hotplug: false,
 } as const;

@@ -101,6 +101,7 @@ describe('defaults', () => {
       requestQueueTimeoutSeconds: 60,
       podResourcesSocket: '/var/lib/kubelet/pod-resources/kubelet.sock',
       deviceInfoDir: '/var/run/k8s.cni.cncf.io/devinfo',
+      delegateTimeoutSeconds: 60,
       hotplug: false,
     });
     expect(defaultMaxConcurrentDelegates(2)).toBe(4);
@@ -272,6 +273,7 @@ describe('validation names the key', () => {
     ['shutdownGraceSeconds', 1e9, 'shutdownGraceSeconds: must be greater than 0 and at most 86400'],
     ['maxConcurrentDelegates', 0, 'maxConcurrentDelegates: must be greater than 0, got 0'],
     ['requestQueueTimeoutSeconds', false, 'requestQueueTimeoutSeconds: must be a number of seconds'],
+    ['delegateTimeoutSeconds', false, 'delegateTimeoutSeconds: must be a number of seconds'],
     ['podResourcesSocket', 1, 'podResourcesSocket: must be a string'],
     ['deviceInfoDir', 1, 'deviceInfoDir: must be a string'],
     ['hotplug', 'true', 'hotplug: must be true or false, got string "true"'],

@@ -159,6 +159,7 @@ const ownShape = {
   requestQueueTimeoutSeconds: seconds().optional(),
   podResourcesSocket: str().optional(),
   deviceInfoDir: str().optional(),
+  delegateTimeoutSeconds: seconds().optional(),
   hotplug: bool().optional(),
 };
 

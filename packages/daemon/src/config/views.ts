@@ -106,6 +106,7 @@ export interface OwnView {
   readonly requestQueueTimeoutSeconds: number;
   readonly podResourcesSocket: string;
   readonly deviceInfoDir: string;
+  readonly delegateTimeoutSeconds: number;
   /** Hot-plug: apply networks-annotation edits to running pods. */
   readonly hotplug: boolean;
 }
@@ -239,6 +240,7 @@ export function buildDaemonConfig(
     requestQueueTimeoutSeconds: f.requestQueueTimeoutSeconds ?? OWN_DEFAULTS.requestQueueTimeoutSeconds,
     podResourcesSocket: f.podResourcesSocket ?? OWN_DEFAULTS.podResourcesSocket,
     deviceInfoDir: f.deviceInfoDir ?? OWN_DEFAULTS.deviceInfoDir,
+    delegateTimeoutSeconds: f.delegateTimeoutSeconds ?? OWN_DEFAULTS.delegateTimeoutSeconds,
     hotplug: f.hotplug ?? OWN_DEFAULTS.hotplug,
   };
 

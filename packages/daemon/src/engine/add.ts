@@ -47,6 +47,16 @@ async function readDeviceInfo(path: string | undefined): Promise<DeviceInfo | un
   }
 }
 
+const LOOKUP_FAILURES = new Set(['ERR_PLUGIN_NOT_FOUND', 'ERR_PLUGIN_TYPE_INVALID', 'ERR_BIN_DIR_INVALID']);
+
+/** Whether the delegate failed before any of its plugins ran (its plugin could not be found). */
+function neverRan(err: CniError): boolean {
+  for (let e: unknown = err; e instanceof CniError; e = e.cause) {
+    if (e.id && LOOKUP_FAILURES.has(e.id)) return true;
+  }
+  return false;
+}
+
 export async function runAdd(ctx: RequestContext): Promise<CniReply> {
   const { call, conf, deps, cache } = ctx;
   const version = conf.cniVersion;
@@ -101,7 +111,11 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
 
   const entry = cacheEntryFor(ctx, pod, plan);
   // Persisted before anything runs, so a crash at any later point still lets DEL find every delegate.
-  await cache.save(entry);
+  try {
+    await cache.save(entry);
+  } catch (err) {
+    throw CniError.of(DAEMON_ERRORS, 'ERR_CACHE_WRITE', { reason: (err as Error).message });
+  }
 
   const tRun = performance.now();
   const results: CniResult[] = [];
@@ -123,8 +137,9 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
     } catch (err) {
       const failure = CniError.wrap(err);
       log.error({ err: failure.message, code: failure.code }, 'delegate ADD failed: removing what was added');
-      // Undo in reverse order, the failed one included (it may have half-configured things).
-      const undo = entry.delegates.slice(0, i + 1);
+      // Undo in reverse order, the failed one included (it may have half-configured things), unless it never
+      // ran: every plugin of a list is looked up before the first one runs.
+      const undo = entry.delegates.slice(0, neverRan(failure) ? i : i + 1);
       const teardown = await deleteAttachments(ctx, { ...entry, delegates: undo });
       if (teardown.length === 0) {
         await cache.remove(call.containerId);

@@ -9,7 +9,7 @@
 import { CniError } from '@multus-ts/cni';
 import { parseK8sArgs } from '@multus-ts/netspec';
 import type { CniReply } from '../server/server.ts';
-import type { CachedContainer } from '../store/delegate-cache.ts';
+import type { CachedContainer, CachedDelegate } from '../store/delegate-cache.ts';
 import type { RequestContext } from './context.ts';
 import { cacheEntryFor, planForPod } from './plan.ts';
 import { combineTeardownErrors, deleteAttachments } from './teardown.ts';
@@ -25,7 +25,7 @@ export async function runDel(ctx: RequestContext): Promise<CniReply> {
   } else {
     if (read.status === 'corrupt')
       log.warn({ reason: read.reason }, 'delegate cache unreadable: trying the pod');
-    entry = await rebuildFromPod(ctx);
+    entry = (await rebuildFromPod(ctx)) ?? (await fromResultCache(ctx));
     if (!entry) {
       log.info({ cache: read.status }, 'no delegate cache and no pod: nothing to delete');
       if (read.status === 'corrupt') await cache.remove(call.containerId);
@@ -73,4 +73,52 @@ async function rebuildFromPod(ctx: RequestContext): Promise<CachedContainer | un
     log.warn({ err: CniError.wrap(err).message }, 'cannot rebuild the attachments from the pod');
     return undefined;
   }
+}
+
+/**
+ * Last resort, with neither a usable delegate cache nor the pod: the libcni result cache entries ADD wrote for this
+ * container (`<cniDir>/results/<net>-<containerID>-<ifname>`) hold each attachment's exact config, netns and args.
+ * The attachment on CNI_IFNAME (the cluster network) goes last.
+ */
+async function fromResultCache(ctx: RequestContext): Promise<CachedContainer | undefined> {
+  const { call, log, runtime } = ctx;
+  let keys: Awaited<ReturnType<typeof runtime.cache.list>>;
+  try {
+    keys = await runtime.cache.list(call.containerId);
+  } catch {
+    return undefined;
+  }
+  const delegates: CachedDelegate[] = [];
+  let netns = call.netns;
+  for (const key of keys) {
+    const read = await runtime.cache.read(key.networkName, key.containerId, key.ifName);
+    if (!read.ok || read.entry.config.length === 0) continue;
+    let kind: 'conf' | 'conflist' = 'conf';
+    try {
+      kind = Array.isArray(
+        (JSON.parse(Buffer.from(read.entry.config).toString('utf8')) as { plugins?: unknown }).plugins,
+      )
+        ? 'conflist'
+        : 'conf';
+    } catch {
+      continue;
+    }
+    netns ||= read.entry.netns ?? '';
+    delegates.push({
+      name: key.networkName,
+      networkName: key.networkName,
+      ifName: key.ifName,
+      master: key.ifName === call.ifName,
+      kind,
+      configBytes: read.entry.config,
+      cniArgs: read.entry.cniArgs ?? [],
+      capabilityArgs: read.entry.capabilityArgs ?? {},
+      filterV4Gateway: false,
+      filterV6Gateway: false,
+    });
+  }
+  if (delegates.length === 0) return undefined;
+  delegates.sort((a, b) => Number(b.master) - Number(a.master));
+  log.warn({ attachments: delegates.length }, 'DEL from the result cache (no delegate cache, no pod)');
+  return { containerId: call.containerId, netns, pod: undefined, delegates };
 }

@@ -9,6 +9,8 @@ import { DAEMON_ERRORS } from '../catalogue.ts';
 import { type CniCall, decodeCall } from './wire.ts';
 
 export const RAW_OUTPUT_HEADER = 'x-multus-ts-output';
+/** Bodies are UTF-8 JSON; anything else is refused (code 6) rather than decoded lossily into names and paths. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
 export interface CniReply {
@@ -89,7 +91,12 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   // Every body reaches the handlers as parsed JSON; malformed JSON becomes a CNI decode error (code 6).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
-    const text = (body as Buffer).toString('utf8');
+    let text: string;
+    try {
+      text = UTF8.decode(body as Buffer);
+    } catch {
+      return done(CniError.of(DAEMON_ERRORS, 'ERR_BODY_NOT_UTF8'), undefined);
+    }
     if (text.trim() === '') return done(null, null);
     try {
       done(null, JSON.parse(text));

@@ -1,6 +1,6 @@
 // The daemon's wire format, shared with upstream's multus-shim: POST {"env":{...},"config":"<base64>",
 // "interfaceAttributes":{...}}; success {"Result":{...}}; failure a CNI error JSON with HTTP 400.
-import { CniError } from '@multus-ts/cni';
+import { CniError, validateContainerId, validateIfName } from '@multus-ts/cni';
 import { z } from 'zod';
 import { DAEMON_ERRORS } from '../catalogue.ts';
 
@@ -65,6 +65,12 @@ export function decodeCall(body: unknown): CniCall {
   if (!command) throw CniError.of(DAEMON_ERRORS, 'ERR_COMMAND_UNKNOWN', { command: rawCommand.slice(0, 64) });
   const missing = REQUIRED_ENV[command].filter((k) => env[k] === undefined || env[k] === '');
   if (missing.length > 0) throw CniError.of(DAEMON_ERRORS, 'ERR_ENV_MISSING', { names: missing.join(',') });
+  // The container ID names files (the delegate and result caches) and the ifname a kernel link: both are checked
+  // here, with libcni's rules and code 4, before anything uses them.
+  if (command === 'ADD' || command === 'DEL' || command === 'CHECK') {
+    validateContainerId(env['CNI_CONTAINERID'] ?? '');
+    if (env['CNI_IFNAME']) validateIfName(env['CNI_IFNAME']);
+  }
   return {
     command,
     containerId: env['CNI_CONTAINERID'] ?? '',

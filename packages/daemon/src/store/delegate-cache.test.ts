@@ -149,11 +149,24 @@ describe('DelegateCache', () => {
     ['Bytes not JSON', `[{"Bytes":"${Buffer.from('garbage').toString('base64')}"}]`],
     ['Bytes JSON but not an object', `[{"Bytes":"${Buffer.from('[1]').toString('base64')}"}]`],
     ['empty file', ''],
-    ['foreign version of our extras', `[{"Bytes":"e30=","multusTs":{"version":99}}]`],
   ])('reports a %s file as corrupt instead of throwing', async (_what, text) => {
     await writeFile(join(dir, 'c1'), text);
     const got = await new DelegateCache(dir).load('c1', 'eth0');
     expect(got.status).toBe('corrupt');
+  });
+
+  it('reads the upstream-compatible part of an entry whose extras another multus-ts version wrote', () => {
+    const bytes = Buffer.from('{"cniVersion":"1.0.0","name":"n","type":"bridge"}').toString('base64');
+    const got = decodeCacheEntry(
+      'cid',
+      JSON.stringify([{ Name: 'default/n', Bytes: bytes, multusTs: { version: 99 } }]),
+      'eth0',
+    );
+    expect(got).toMatchObject({
+      status: 'ok',
+      foreign: true,
+      entry: { delegates: [{ name: 'default/n', ifName: 'eth0' }] },
+    });
   });
 
   it('reports a missing file as missing, and remove() is idempotent', async () => {

@@ -85,7 +85,8 @@ const ElementSchema = z.looseObject({
   IsFilterV4Gateway: z.boolean().optional(),
   IsFilterV6Gateway: z.boolean().optional(),
   Bytes: z.base64(),
-  multusTs: ExtrasSchema.optional(),
+  // Checked separately: extras another version of multus-ts wrote are ignored, never a reason to give up.
+  multusTs: z.unknown().optional(),
 });
 
 export function cachePath(cniDir: string, containerId: string): string {
@@ -160,7 +161,8 @@ export function decodeCacheEntry(containerId: string, text: string, requestIfNam
     if (typeof config !== 'object' || config === null || Array.isArray(config)) {
       return { status: 'corrupt', reason: `delegate ${index}: Bytes is not a JSON object` };
     }
-    const x = el.multusTs;
+    const extras = ExtrasSchema.safeParse(el.multusTs);
+    const x = extras.success ? extras.data : undefined;
     if (!x) foreign = true;
     if (x) {
       netns = x.netns;
