@@ -9,6 +9,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'test/support/**/*.test.ts', 'test/bench/**/*.test.ts'],
+          // The real kube-apiserver's own tests start etcd and an apiserver: processes, root, ports.
+          exclude: ['test/support/apiserver/**'],
           environment: 'node',
           testTimeout: 20_000,
         },
@@ -16,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/e2e/**/*.test.ts', 'test/support/apiserver/**/*.test.ts'],
           environment: 'node',
           pool: 'forks',
           fileParallelism: false,

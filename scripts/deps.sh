@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 TOOLS="$PWD/.tools"
 
 apt_pkgs=(containernetworking-plugins iproute2 musl-tools clang libclang-rt-14-dev prometheus openssl)
+# The real kube-apiserver for the e2e suite (test/support/apiserver/build.sh, `make apiserver`): Debian's Go and
+# dpkg-source build it from the kubernetes source package (rsync for its generators), etcd-server backs it, and
+# Debian's reflect2 1.0.2 replaces the vendored copy that crashes under Go 1.19; setpriv (util-linux) ties
+# etcd's and the apiserver's lives to the test process.
+apt_pkgs+=(golang-go dpkg-dev rsync etcd-server golang-github-modern-go-reflect2-dev util-linux)
 # kubectl (for `kubectl kustomize` in the manifest tests): Debian's kubernetes-client, unless a kubectl is already
 # installed (another package's /usr/bin/kubectl would conflict with it).
 command -v kubectl >/dev/null 2>&1 || apt_pkgs+=(kubernetes-client)

@@ -1,4 +1,5 @@
-// A whole node on this machine for e2e tests: the Kubernetes API emulator, a "node" network namespace with an
+// A whole node on this machine for e2e tests: a Kubernetes API (the emulator, or with `backend: 'apiserver'` a
+// real kube-apiserver from test/support/apiserver), a "node" network namespace with an
 // `eth0` (one end of a veth pair) for macvlan parents, a primary CNI config (bridge + host-local), the real
 // multus-daemon process, and the real multus-shim executed as a runtime would. Plugins run inside the node
 // namespace through the launcher bin dir of netns.ts, so nothing touches this machine's own network; every
@@ -10,12 +11,16 @@ import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import {
-  type KubeEmulator,
-  type KubeEmulatorOptions,
-  startKubeEmulator,
-  writeKubeconfig,
-} from './kube/index.ts';
+  type ApiServerOptions,
+  type Backend,
+  inClusterLaunch,
+  type KubeBackend,
+  startKubeBackend,
+} from './apiserver/index.ts';
+import type { KubeEmulator, KubeEmulatorOptions } from './kube/index.ts';
 import { ipIn, listLinks, netnsPath, requireHostTools, TestScope, uniqueName } from './netns.ts';
+
+export { BACKENDS, type Backend } from './apiserver/index.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const DAEMON_MAIN = join(REPO_ROOT, 'packages/daemon/dist/main.js');
@@ -25,7 +30,17 @@ export const NODE_NAME = 'node-1';
 export interface HarnessOptions {
   /** Extra daemon-config.json keys. */
   daemonConfig?: Record<string, unknown>;
+  /** The API server: the in-process emulator (default) or the real kube-apiserver (`make apiserver`). */
+  backend?: Backend;
   emulator?: KubeEmulatorOptions;
+  apiserver?: ApiServerOptions;
+  /**
+   * The daemon authenticates as a pod does: in-cluster credentials (KUBERNETES_SERVICE_HOST/PORT, token and
+   * ca.crt at the service-account path, in a private mount namespace) of the deployment's multus
+   * ServiceAccount, limited to its ClusterRole. Always on with the real apiserver; default off with the
+   * emulator (the daemon then gets an unrestricted kubeconfig).
+   */
+  inCluster?: boolean;
   /** cniVersion of daemon-config (and so of 00-multus.conf). Default 0.3.1, as upstream's manifest. */
   cniVersion?: string;
   /** Extra arguments for the daemon's `node` (before the script), e.g. `--cpu-prof` for benchmarks. */
@@ -91,7 +106,10 @@ function healthz(socket: string): Promise<boolean> {
 
 export class NodeHarness {
   readonly scope = new TestScope();
-  emulator!: KubeEmulator;
+  /** The API behind this node; `kube.kind` says which. */
+  kube!: KubeBackend;
+  /** The admin kubeconfig the harness's own client uses. */
+  kubeconfig!: string;
   core!: k8s.CoreV1Api;
   custom!: k8s.CustomObjectsApi;
   node!: string;
@@ -107,6 +125,16 @@ export class NodeHarness {
   #counter = 0;
   #nodeArgs: string[] = [];
   #daemonEnv: Record<string, string> = {};
+
+  /** The emulator, for fault injection and request counters: there is none with the real apiserver. */
+  get emulator(): KubeEmulator {
+    if (!this.kube?.emulator) {
+      throw new Error(
+        `h.emulator: this node runs on the ${this.kube?.kind ?? 'unstarted'} backend, not the emulator`,
+      );
+    }
+    return this.kube.emulator;
+  }
 
   static async start(opts: HarnessOptions = {}): Promise<NodeHarness> {
     const h = new NodeHarness();
@@ -137,9 +165,16 @@ export class NodeHarness {
     await this.scope.veth({ ns: this.node, name: 'eth0', peerName: 'eth0-peer' });
     this.binDir = await this.scope.nodeBinDir(this.node);
 
-    this.emulator = await startKubeEmulator(opts.emulator ?? {});
-    this.scope.defer('kube emulator', () => this.emulator.close());
-    const kubeconfig = await writeKubeconfig(this.root, this.emulator.url, this.emulator.token);
+    const backend = opts.backend ?? 'emulator';
+    this.kube = await startKubeBackend(backend, {
+      dir: this.root,
+      ...(opts.emulator ? { emulator: opts.emulator } : {}),
+      ...(opts.apiserver ? { apiserver: opts.apiserver } : {}),
+      inCluster: backend === 'apiserver' || opts.inCluster === true,
+    });
+    this.scope.defer(`kube backend ${backend}`, () => this.kube.close());
+    const kubeconfig = this.kube.adminKubeconfig;
+    this.kubeconfig = kubeconfig;
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(kubeconfig);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
@@ -164,7 +199,8 @@ export class NodeHarness {
         binDir: this.binDir,
         cniDir: this.cniDir,
         confDir: join(this.root, 'multus-net.d'),
-        kubeconfig,
+        // Without a kubeconfig the daemon uses in-cluster credentials (see startDaemon).
+        ...(this.kube.serviceAccount ? {} : { kubeconfig }),
         ...opts.daemonConfig,
       }),
     );
@@ -198,9 +234,15 @@ export class NodeHarness {
    */
   async startDaemon(opts: DaemonStartOptions = {}): Promise<void> {
     const nodeArgs = opts.nodeArgs ?? this.#nodeArgs;
-    const child = spawn(process.execPath, [...nodeArgs, DAEMON_MAIN, '-config', this.daemonConfigPath], {
+    const argv = [...nodeArgs, DAEMON_MAIN, '-config', this.daemonConfigPath];
+    const sa = this.kube.serviceAccount;
+    const launch = sa
+      ? await inClusterLaunch(sa.dir, this.root, process.execPath, argv)
+      : { command: process.execPath, args: argv };
+    const child = spawn(launch.command, launch.args, {
       env: {
         ...(opts.env ?? this.#daemonEnv),
+        ...(sa ? sa.env : {}),
         PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
         MULTUS_NODE_NAME: NODE_NAME,
       },
@@ -356,10 +398,15 @@ export class NodeHarness {
       .filter((l) => l.linkinfo?.info_kind !== 'bridge')
       .map((l) => l.ifname)
       .filter((n) => !['lo', 'eth0', 'eth0-peer'].includes(n));
+    // host-local keeps one file per leased address in <dataDir>/<network name>/ (named after the address).
     const leases: string[] = [];
-    for (const net of existsSync(this.ipamDir) ? await readdir(this.ipamDir) : []) {
-      for (const f of await readdir(join(this.ipamDir, net))) {
-        if (/^[0-9a-f.:]+$/i.test(f)) leases.push(`${net}/${f}`);
+    for (const dataDir of existsSync(this.ipamDir) ? await readdir(this.ipamDir) : []) {
+      for (const network of await readdir(join(this.ipamDir, dataDir), { withFileTypes: true })) {
+        if (!network.isDirectory()) continue;
+        for (const f of await readdir(join(this.ipamDir, dataDir, network.name))) {
+          if (/^[0-9a-f.:]+$/i.test(f) && f.includes('.') !== f.includes(':'))
+            leases.push(`${dataDir}/${network.name}/${f}`);
+        }
       }
     }
     const cache = (existsSync(this.cniDir) ? await readdir(this.cniDir) : []).filter((f) => f !== 'results');

@@ -43,7 +43,7 @@ const CALL_TABLE: Record<string, Permission> = {
 /**
  * Calls of the per-node certificate flow (perNodeCertificate), made only with the bootstrap kubeconfig or the node's
  * own certificate, never with the multus service account: known to the scan, but not part of the ClusterRole. The
- * cluster grants them to the bootstrap and node identities (see docs/node-lifecycle.md).
+ * cluster grants them to the bootstrap and node identities (see docs/operations.md, "Per-node certificates").
  */
 const NODE_IDENTITY_CALLS: ReadonlySet<string> = new Set([
   'POST /apis/certificates.k8s.io/v1/certificatesigningrequests',

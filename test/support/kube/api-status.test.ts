@@ -146,6 +146,17 @@ describe('authentication and authorization', () => {
       ),
     );
     expect(patch.message).toContain('cannot patch resource "pods" in API group ""');
+    // Non-resource paths: discovery is open to every authenticated user, anything else is refused before the
+    // server looks for it (a 403, not a 404).
+    const restricted = { url: emu.url, token: 'multus-token' };
+    expect((await raw(restricted, 'GET', '/nope')).json).toMatchObject({
+      code: 403,
+      reason: 'Forbidden',
+      message: 'forbidden: User "system:serviceaccount:kube-system:multus" cannot get path "/nope"',
+      details: {},
+    });
+    expect((await raw(restricted, 'GET', '/apis/unknown.example.com')).text).toBe('404 page not found\n');
+    expect((await raw(restricted, 'GET', '/version')).status).toBe(200);
   });
 
   it('anonymous mode turns a missing token into system:anonymous, who may only read public paths', async () => {
@@ -210,7 +221,7 @@ describe('discovery', () => {
 });
 
 describe('malformed and hostile input', () => {
-  it('unknown paths: JSON 404 inside a served group version, plain 404 elsewhere', async () => {
+  it('unknown paths: JSON 404 inside a served group version and /api, a path index outside the APIs, plain 404 for unknown groups', async () => {
     const inGroup = await raw(emu, 'GET', '/api/v1/foos');
     expect(inGroup.status).toBe(404);
     expect(inGroup.json).toMatchObject({
@@ -219,11 +230,19 @@ describe('malformed and hostile input', () => {
       details: {},
     });
     expect((await raw(emu, 'GET', '/api/v1/namespaces/default/pods/p1/exec-nope')).status).toBe(404);
-    for (const p of ['/nope', '/apis/unknown.example.com/v1/things', '/api/v2/pods']) {
+    for (const p of ['/api/v2', '/api/v2/pods']) {
       const r = await raw(emu, 'GET', p);
       expect(r.status, p).toBe(404);
-      expect(r.text, p).toBe('404 page not found\n');
+      expect(r.json, p).toMatchObject({ reason: 'NotFound', details: {} });
     }
+    const unknownGroup = await raw(emu, 'GET', '/apis/unknown.example.com/v1/things');
+    expect(unknownGroup.status).toBe(404);
+    expect(unknownGroup.text).toBe('404 page not found\n');
+    const outside = await raw(emu, 'GET', '/nope');
+    expect(outside.status).toBe(404);
+    expect((outside.json as { paths: string[] }).paths).toEqual(
+      expect.arrayContaining(['/api', '/apis', '/healthz', '/version']),
+    );
   });
 
   it('bad JSON, a non-object body and a body with the wrong identity are 400 BadRequest', async () => {

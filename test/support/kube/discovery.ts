@@ -93,3 +93,16 @@ export function apiResourceList(group: string, version: string) {
     ? { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv, resources }
     : { kind: 'APIResourceList', groupVersion: gv, resources };
 }
+
+/**
+ * The root paths this server serves, sorted: the body of the 404 an authenticated client gets for a path that is
+ * neither an API nor a health/version endpoint (kube-apiserver answers its NotFound with such an index too; its
+ * list names the aggregated servers' paths, so the entries differ).
+ */
+export function rootPaths(): string[] {
+  const apis = groups().flatMap((g) => [
+    `/apis/${g}`,
+    `/apis/${groupEntry(g).preferredVersion.groupVersion}`,
+  ]);
+  return ['/api', '/api/v1', '/apis', '/apis/', ...apis, '/healthz', '/livez', '/readyz', '/version'].sort();
+}

@@ -1,8 +1,9 @@
 // One function per REST verb on a resource. Each takes the parsed request and answers it; errors are thrown
 // as KubeError and written by the router.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { goDecodeKindError, goJsonSyntaxError } from './go-json.ts';
 import { mediaType, parseBool, parseIntParam, parseObjectBody, readBody, sendJson } from './http-io.ts';
-import { listObjects, parseRV, parseSelection } from './list.ts';
+import { listObjects, parseRV, parseSelection, waitForListResourceVersion } from './list.ts';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.ts';
 import { bindPod } from './pod-rules.ts';
 import { apiVersionOf, bindings, pods, type ResourceDef } from './resources.ts';
@@ -75,6 +76,7 @@ export async function handleGet(ctx: HandlerContext, r: ResourceRequest) {
 }
 
 export async function handleList(ctx: HandlerContext, r: ResourceRequest) {
+  await waitForListResourceVersion(ctx.store, r.query);
   sendJson(r.res, 200, listObjects(ctx.store, r.def, r.namespace, r.query));
 }
 
@@ -97,7 +99,8 @@ export async function handleWatch(ctx: HandlerContext, r: ResourceRequest) {
 
 export async function handleCreate(ctx: HandlerContext, r: ResourceRequest) {
   const raw = await readBody(r.req, ctx.maxBodyBytes);
-  const body = await parseObjectBody(r.req, raw);
+  const bodyKind = r.subresource === 'binding' || r.def === bindings ? 'Binding' : r.def.kind;
+  const body = await parseObjectBody(r.req, raw, bodyKind);
   if (r.subresource === 'binding') return handleBinding(ctx, r, body);
   if (r.def === bindings) {
     const meta = isObject(body.metadata) ? body.metadata : {};
@@ -139,7 +142,7 @@ async function handleBinding(ctx: HandlerContext, r: ResourceRequest, body: Reco
 
 export async function handleUpdate(ctx: HandlerContext, r: ResourceRequest) {
   const raw = await readBody(r.req, ctx.maxBodyBytes);
-  const body = await parseObjectBody(r.req, raw);
+  const body = await parseObjectBody(r.req, raw, r.def.kind);
   const obj = checkBody(r, body);
   if (obj.metadata.name !== undefined && obj.metadata.name !== r.name) {
     throw errors.badRequest(
@@ -163,23 +166,46 @@ const PATCH_TYPES = [
   'application/strategic-merge-patch+json',
 ];
 
+const APPLY_PATCH = 'application/apply-patch+yaml';
+
+/** The patch document, or the error 1.20 answers for one it cannot decode (each patch type has its own). */
+function decodePatch(type: string, raw: Buffer): unknown {
+  const text = raw.toString('utf8');
+  const syntax = goJsonSyntaxError(text);
+  if (type === 'application/merge-patch+json') {
+    if (syntax) throw errors.invalidJsonPatch();
+    const patch: unknown = JSON.parse(text);
+    // The merged result is decoded as an object, which a non-object patch never is.
+    if (!isObject(patch)) throw errors.patchNotAnObject(text, goDecodeKindError(text) ?? 'not an object');
+    return patch;
+  }
+  if (syntax) throw errors.badRequest(syntax);
+  const patch: unknown = JSON.parse(text);
+  if (type === 'application/strategic-merge-patch+json' && !isObject(patch)) {
+    const t = Array.isArray(patch)
+      ? 'array'
+      : patch === null
+        ? 'null'
+        : typeof patch === 'boolean'
+          ? 'bool'
+          : typeof patch;
+    throw errors.badRequest(`json: cannot unmarshal ${t} into Go value of type map[string]interface {}`);
+  }
+  return patch;
+}
+
 export async function handlePatch(ctx: HandlerContext, r: ResourceRequest) {
   const type = mediaType(r.req);
   const accepted = r.def.builtin
-    ? [...PATCH_TYPES, 'application/apply-patch+yaml']
-    : [PATCH_TYPES[0] as string, PATCH_TYPES[1] as string, 'application/apply-patch+yaml'];
-  if (!accepted.includes(type) || type === 'application/apply-patch+yaml')
-    throw errors.unsupportedMediaType(accepted);
+    ? [...PATCH_TYPES, APPLY_PATCH]
+    : [PATCH_TYPES[0] as string, PATCH_TYPES[1] as string, APPLY_PATCH];
+  // 1.20: a built-in answers a Content-Type that is no patch type with a bare 415, a custom resource with the
+  // list. Server-side apply is not emulated: it gets the list too (README).
+  if (!accepted.includes(type))
+    throw r.def.builtin ? errors.unsupportedPatchType() : errors.unsupportedMediaType(accepted);
+  if (type === APPLY_PATCH) throw errors.unsupportedMediaType(accepted);
   const raw = await readBody(r.req, ctx.maxBodyBytes);
-  let patch: unknown;
-  try {
-    patch = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw errors.badRequest(`error decoding patch: ${(err as Error).message}`);
-  }
-  if (type !== 'application/json-patch+json' && !isObject(patch)) {
-    throw errors.badRequest(`error decoding patch: patch is not a JSON object`);
-  }
+  const patch = decodePatch(type, raw);
   const apply = (cur: KubeObject | undefined): KubeObject => {
     let out: unknown;
     try {
@@ -188,7 +214,9 @@ export async function handlePatch(ctx: HandlerContext, r: ResourceRequest) {
       else out = strategicMergePatch(cur, patch, r.def.mergeKeys);
     } catch (err) {
       if (!(err instanceof PatchError)) throw err;
-      throw err.kind === 'malformed' ? errors.badRequest(err.message) : errors.unprocessable(err.message);
+      if (type === 'application/json-patch+json')
+        throw err.kind === 'malformed' ? errors.badRequest(err.message) : errors.patchRejected();
+      throw errors.unknownBare(err.message);
     }
     if (!isObject(out) || !isObject(out.metadata))
       throw errors.unprocessable('the patched object is not a Kubernetes object');
@@ -231,8 +259,9 @@ async function deleteOptions(ctx: HandlerContext, r: ResourceRequest) {
 
 export async function handleDelete(ctx: HandlerContext, r: ResourceRequest) {
   const opts = await deleteOptions(ctx, r);
-  const { object } = ctx.store.delete(r.def, r.namespace, r.name, opts);
-  if (r.def.returnDeletedObject) return sendJson(r.res, 200, object);
+  const { object, deleted } = ctx.store.delete(r.def, r.namespace, r.name, opts);
+  // An object that stays (finalizers, a grace period) is answered as it now is, whatever the resource.
+  if (r.def.returnDeletedObject || !deleted) return sendJson(r.res, 200, object);
   sendJson(r.res, 200, successStatus(groupResource(r.def), r.name, object.metadata.uid ?? ''));
 }
 

@@ -1,6 +1,7 @@
 // Reading request bodies (with the server's size limit) and writing JSON and Status answers.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { goDecodeKindError } from './go-json.ts';
 import { errors, type KubeError } from './status.ts';
 import { isObject } from './types.ts';
 
@@ -31,16 +32,20 @@ function mediaType(req: IncomingMessage): string {
 
 export { mediaType };
 
-/** Parses a create/update body: JSON (also when no Content-Type is given) or YAML; anything else is a 415. */
-export async function parseObjectBody(req: IncomingMessage, raw: Buffer): Promise<Record<string, unknown>> {
+/**
+ * Parses a create/update body: JSON (also when no Content-Type is given) or YAML; anything else is a 415. A
+ * JSON body that is not an object is the decoder's 400 for `kind` (what the URL expects).
+ */
+export async function parseObjectBody(
+  req: IncomingMessage,
+  raw: Buffer,
+  kind = 'Object',
+): Promise<Record<string, unknown>> {
   const type = mediaType(req);
   let value: unknown;
   if (type === '' || type === 'application/json') {
-    try {
-      value = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      throw errors.badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`);
-    }
+    if (goDecodeKindError(raw.toString('utf8')) !== undefined) throw errors.unrecognizedBody(kind, raw);
+    value = JSON.parse(raw.toString('utf8'));
   } else if (type === 'application/yaml') {
     const { loadYaml } = await import('@kubernetes/client-node');
     try {

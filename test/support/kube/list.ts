@@ -80,6 +80,25 @@ export function matchesSelection(def: ResourceDef, sel: Selection, storageShape:
   );
 }
 
+/** How long the watch cache waits for a future resourceVersion to arrive before it answers 504 (1.20: 3 s). */
+export const FUTURE_RV_WAIT_MS = 3000;
+
+/**
+ * A not-older-than LIST of a resourceVersion the store has not reached is served by the watch cache, which waits
+ * up to FUTURE_RV_WAIT_MS for it; resolves once it is there or the wait is over (listObjects then answers).
+ */
+export async function waitForListResourceVersion(store: Store, q: URLSearchParams): Promise<void> {
+  const rvParam = q.get('resourceVersion') ?? '';
+  if (!/^\d+$/.test(rvParam) || rvParam === '0' || q.get('continue')) return;
+  const exact =
+    q.get('resourceVersionMatch') === 'Exact' ||
+    (!q.get('resourceVersionMatch') && Number(q.get('limit') ?? 0) > 0);
+  const rv = Number(rvParam);
+  const deadline = Date.now() + FUTURE_RV_WAIT_MS;
+  while (!exact && rv > store.resourceVersion && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 25));
+}
+
 /** Runs a LIST; returns the list object to answer with. */
 export function listObjects(store: Store, def: ResourceDef, namespace: string, q: URLSearchParams) {
   const sel = parseSelection(def, q);
@@ -114,8 +133,10 @@ export function listObjects(store: Store, def: ResourceDef, namespace: string, q
     start = prefix + token.start;
   } else if (rvParam !== '' && rvParam !== '0') {
     const rv = parseRV(rvParam);
-    if (rv > store.resourceVersion) throw errors.tooLargeResourceVersion(rvParam, store.resourceVersion);
     const exact = match === 'Exact' || (match === '' && limit > 0);
+    // An exact read goes to etcd, which refuses a future revision; the watch cache times out on one.
+    if (rv > store.resourceVersion)
+      throw exact ? errors.futureRevision() : errors.tooLargeResourceVersion(rvParam, store.resourceVersion);
     if (exact) {
       if (rv < store.floorOf(def.storage)) throw errors.expired(EXPIRED_LIST);
       atRV = rv;
@@ -135,7 +156,9 @@ export function listObjects(store: Store, def: ResourceDef, namespace: string, q
     if (limit > 0 && picked.length === limit) remaining++;
     else picked.push(e);
   }
-  const metadata: Record<string, unknown> = { resourceVersion: String(listRV) };
+  // A custom resource's list is unstructured: its metadata always has `continue`, "" on the last page.
+  const metadata: Record<string, unknown> = def.builtin ? {} : { continue: '' };
+  metadata.resourceVersion = String(listRV);
   const last = picked.at(-1);
   if (remaining > 0 && last) {
     metadata.continue = encodeContinue(rv, `${last.key.slice(prefix.length)}\u0000`);

@@ -142,8 +142,10 @@ export function recordManager(
     fieldsV1,
   };
   if (subresource) entry.subresource = subresource;
-  entries.push(entry);
-  o.metadata.managedFields = entries;
+  // A write that set no fields leaves no entry (a NAD created with neither spec nor labels has no managedFields).
+  if (Object.keys(fieldsV1).length > 0) entries.push(entry);
+  if (entries.length > 0) o.metadata.managedFields = entries;
+  else delete o.metadata.managedFields;
 }
 
 /** Everything but the fields that change on every write, for no-op detection. */

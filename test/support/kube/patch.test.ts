@@ -118,10 +118,17 @@ describe('JSON patch (RFC 6902)', () => {
     expect(out.spec.containers.map((c) => c.name)).toEqual(['c0', 'c1', 'c2', 'c3']);
     expect(out.metadata.generateName).toBe('p');
   });
-  it('fails to apply on a missing path, a failed test, a bad index or an unknown op', () => {
+  it('follows json-patch v4 (kube-apiserver 1.20): replace adds a missing member, a missing value is null', () => {
+    const out = jsonPatch(base, [
+      { op: 'replace', path: '/metadata/nope', value: 1 },
+      { op: 'add', path: '/metadata/empty' },
+    ]) as { metadata: Record<string, unknown> };
+    expect(out.metadata).toMatchObject({ nope: 1, empty: null });
     expect(
-      patchError(() => jsonPatch(base, [{ op: 'replace', path: '/metadata/nope', value: 1 }])).kind,
+      patchError(() => jsonPatch(base, [{ op: 'replace', path: '/metadata/nope/deeper', value: 1 }])).kind,
     ).toBe('apply');
+  });
+  it('fails to apply on a missing path, a failed test, a bad index or an unknown op', () => {
     expect(
       patchError(() => jsonPatch(base, [{ op: 'remove', path: '/metadata/labels/x' }])).message,
     ).toContain('missing');
@@ -134,9 +141,11 @@ describe('JSON patch (RFC 6902)', () => {
     expect(patchError(() => jsonPatch(base, [{ op: 'frob', path: '/a' }])).message).toBe(
       'Unexpected kind: frob',
     );
-    expect(patchError(() => jsonPatch(base, [{ op: 'add', path: '/a' }])).message).toContain('no value');
   });
-  it('rejects a patch that is not a list as malformed', () => {
+  it('rejects a patch that is not a list as malformed, naming the JSON type as Go does', () => {
     expect(patchError(() => jsonPatch(base, { op: 'add' })).kind).toBe('malformed');
+    expect(patchError(() => jsonPatch(base, 7)).message).toBe(
+      'json: cannot unmarshal number into Go value of type jsonpatch.Patch',
+    );
   });
 });

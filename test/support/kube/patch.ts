@@ -1,7 +1,9 @@
 // The three patch formats kube-apiserver applies: JSON merge patch (RFC 7386), strategic merge patch (the
 // Kubernetes dialect: object lists merged by key, `$patch`, `$retainKeys`, `$deleteFromPrimitiveList`), and
-// JSON patch (RFC 6902). Inputs are already-parsed JSON; failures throw PatchError, which the handler maps to
-// the server's status codes (a malformed patch is 400, a patch that does not apply is 422).
+// JSON patch (RFC 6902, with the quirks of the json-patch v4 library kube-apiserver 1.20 uses: `replace` of a
+// missing object member adds it, a missing `value` is null). Inputs are already-parsed JSON; failures throw
+// PatchError, which the handler maps to the server's status codes (1.20: a JSON patch that does not apply is
+// a bare 422, a strategic merge patch it cannot make sense of a 500 with the Go error text).
 import { canonicalJson, isObject } from './types.ts';
 
 export class PatchError extends Error {
@@ -12,6 +14,17 @@ export class PatchError extends Error {
     this.name = 'PatchError';
     this.kind = kind;
   }
+}
+
+/** Go's %v of a decoded JSON value (fmt on map[string]interface{}): what strategic-merge errors print. */
+export function goValue(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
+  if (isObject(v)) {
+    const keys = Object.keys(v).sort();
+    return `map[${keys.map((k) => `${k}:${goValue(v[k])}`).join(' ')}]`;
+  }
+  if (v === null || v === undefined) return '<nil>';
+  return String(v);
 }
 
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -45,7 +58,7 @@ function smp(target: unknown, patch: unknown, path: string, keys: Record<string,
     return structuredClone(rest);
   }
   if (directive !== undefined && directive !== 'merge') {
-    throw new PatchError('malformed', `Unknown patch type: ${String(directive)}`);
+    throw new PatchError('malformed', `unknown patch type: ${String(directive)} in map: ${goValue(patch)}`);
   }
   const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
@@ -89,10 +102,7 @@ function mergeList(target: unknown, patch: unknown[], path: string, keys: Record
     if (!isObject(item))
       throw new PatchError('malformed', `list ${path} is merged by key ${key}: items must be maps`);
     if (!(key in item))
-      throw new PatchError(
-        'malformed',
-        `map: ${canonicalJson(item)} does not contain declared merge key: ${key}`,
-      );
+      throw new PatchError('malformed', `map: ${goValue(item)} does not contain declared merge key: ${key}`);
     const at = current.findIndex((x) => isObject(x) && canonicalJson(x[key]) === canonicalJson(item[key]));
     if (item.$patch === 'delete') {
       if (at >= 0) current.splice(at, 1);
@@ -175,25 +185,25 @@ function addAt(doc: unknown, raw: string, value: unknown, op: string, mustExist:
     if (mustExist) c[i] = value;
     else c.splice(i, 0, value);
   } else if (isObject(c)) {
-    if (mustExist && !(t in c))
-      throw new PatchError('apply', `${op} operation does not apply: doc is missing key: ${raw}`);
+    // json-patch v4 (1.20) never checks that a replaced member exists: replace of a missing key adds it.
     c[t] = value;
   } else throw new PatchError('apply', `${op} operation does not apply: doc is missing path: "${raw}"`);
   return doc;
 }
 
 export function jsonPatch(target: unknown, ops: unknown): unknown {
-  if (!Array.isArray(ops))
-    throw new PatchError('malformed', 'json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  if (!Array.isArray(ops)) {
+    const type =
+      ops === null ? 'null' : typeof ops === 'boolean' ? 'bool' : isObject(ops) ? 'object' : typeof ops;
+    throw new PatchError('malformed', `json: cannot unmarshal ${type} into Go value of type jsonpatch.Patch`);
+  }
   let doc = structuredClone(target);
   for (const raw of ops) {
     if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') {
       throw new PatchError('apply', `invalid operation ${canonicalJson(raw)}`);
     }
-    const o = raw as unknown as Op;
-    const needsValue = o.op === 'add' || o.op === 'replace' || o.op === 'test';
-    if (needsValue && !('value' in o))
-      throw new PatchError('apply', `${o.op} operation has no value: ${o.path}`);
+    // A missing value is JSON null to json-patch v4.
+    const o = { value: null, ...(raw as unknown as Op) };
     const needsFrom = o.op === 'move' || o.op === 'copy';
     if (needsFrom && typeof o.from !== 'string')
       throw new PatchError('apply', `${o.op} operation has no from: ${o.path}`);
@@ -202,7 +212,6 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
         doc = addAt(doc, o.path, structuredClone(o.value), 'add', false);
         break;
       case 'replace':
-        if (pointer(o.path).length > 0) getAt(doc, o.path, 'replace');
         doc = addAt(doc, o.path, structuredClone(o.value), 'replace', true);
         break;
       case 'remove':

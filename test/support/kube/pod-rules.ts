@@ -91,10 +91,10 @@ function lockedSpec(spec: unknown): string {
   return canonicalJson(s);
 }
 
+// 1.20's wording. The real message goes on with a go-cmp diff of the old and new PodSpec, which is not emulated.
 const SPEC_LOCK_MSG =
   'pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, ' +
-  '`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or ' +
-  '`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
+  '`spec.activeDeadlineSeconds` or `spec.tolerations` (only additions to existing tolerations)';
 
 /** Main-resource update: status is owned by the status subresource; the spec is mostly immutable. */
 export function preparePodForUpdate(pod: KubeObject, old: KubeObject, subresource: string): FieldError[] {
@@ -122,6 +122,8 @@ export function podGracePeriod(pod: KubeObject, requested: number | undefined): 
 /** pods/binding: what the scheduler does. Returns an error text when the pod is already bound. */
 export function bindPod(pod: KubeObject, nodeName: string): string | undefined {
   const spec = isObject(pod.spec) ? pod.spec : {};
+  if (pod.metadata.deletionTimestamp)
+    return `pod ${pod.metadata.name} is being deleted, cannot be assigned to a host`;
   if (typeof spec.nodeName === 'string' && spec.nodeName !== '') {
     return `pod ${pod.metadata.name} is already assigned to node "${spec.nodeName}"`;
   }

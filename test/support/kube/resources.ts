@@ -163,15 +163,14 @@ export const namespaces = def({
   verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   fields: getters(['metadata.name', 'status.phase']),
   returnDeletedObject: true,
+  // No kubernetes.io/metadata.name label: kube-apiserver adds it from 1.21 on, and this is 1.20.
   prepareForCreate: (o) => {
-    o.metadata.labels = { ...o.metadata.labels, 'kubernetes.io/metadata.name': o.metadata.name ?? '' };
     o.spec = { finalizers: ['kubernetes'] };
     o.status = { phase: 'Active' };
   },
   prepareForUpdate: (o, old, sub) => {
     if (sub !== 'status') o.status = old.status;
     o.spec = old.spec;
-    o.metadata.labels = { ...o.metadata.labels, 'kubernetes.io/metadata.name': old.metadata.name ?? '' };
     return [];
   },
   bookmarkBody: { metadata: { creationTimestamp: null }, spec: {}, status: {} },

@@ -2,7 +2,14 @@
 // injection, authentication, authorization and the verb's handler, and counts it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator } from './auth.ts';
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, type VersionInfo } from './discovery.ts';
+import {
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  rootPaths,
+  type VersionInfo,
+} from './discovery.ts';
 import type { Faults } from './faults.ts';
 import * as h from './handlers.ts';
 import { parseBool, sendError, sendJson, sendText } from './http-io.ts';
@@ -24,9 +31,20 @@ export interface RouterContext extends h.HandlerContext {
 type Route =
   | { kind: 'resource'; def: ResourceDef; namespace: string; name: string; subresource: string; verb: string }
   | { kind: 'nonresource'; path: string; body: () => unknown | undefined }
-  | { kind: 'error'; error: KubeError; text?: string };
+  | { kind: 'error'; error: KubeError; text?: string; index?: boolean };
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+/**
+ * Non-resource paths every authenticated user may GET (the system:discovery and system:public-info-viewer
+ * ClusterRoles); a restricted user asking for any other path is refused (403) before the server looks for it.
+ */
+function discoveryPath(path: string): boolean {
+  return (
+    PUBLIC_PATHS.has(path) ||
+    ['/api', '/apis', '/openapi', '/version'].some((p) => path === p || path.startsWith(`${p}/`))
+  );
+}
 
 function decode(seg: string): string {
   try {
@@ -36,8 +54,14 @@ function decode(seg: string): string {
   }
 }
 
-function pageNotFound(): Route {
-  return { kind: 'error', error: errors.noResource(), text: '404 page not found\n' };
+/** Go's plain-text 404; `index` marks the paths outside /api and /apis (answered with the path index). */
+function pageNotFound(index = false): Route {
+  return {
+    kind: 'error',
+    error: errors.noResource(),
+    text: '404 page not found\n',
+    ...(index ? { index } : {}),
+  };
 }
 
 function route(ctx: RouterContext, method: string, url: URL): Route {
@@ -53,6 +77,8 @@ function route(ctx: RouterContext, method: string, url: URL): Route {
     group = '';
     version = segs[1] as string;
     rest = segs.slice(2);
+    // The legacy /api prefix answers an unknown version with a JSON NotFound; /apis/<group> with plain text.
+    if (!apiResourceList(group, version)) return { kind: 'error', error: errors.noResource() };
   } else if (segs[0] === 'apis') {
     if (segs.length === 1) return nonResource(() => apiGroupList());
     if (!apiGroup(segs[1] as string)) return pageNotFound();
@@ -60,7 +86,7 @@ function route(ctx: RouterContext, method: string, url: URL): Route {
     group = segs[1] as string;
     version = segs[2] as string;
     rest = segs.slice(3);
-  } else return pageNotFound();
+  } else return pageNotFound(true);
   const notFound: Route = { kind: 'error', error: errors.noResource() };
   if (!apiResourceList(group, version)) return pageNotFound();
   if (rest.length === 0) return nonResource(() => apiResourceList(group, version));
@@ -149,8 +175,19 @@ async function serve(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
     const injected = ctx.faults.takeFailure(info);
     if (injected !== undefined) throw errors.generic(injected, 'injected fault');
     const grant = ctx.auth.authenticate(req);
+    const restricted = grant.rules !== undefined;
+    if (
+      r.kind === 'error' &&
+      restricted &&
+      r.text &&
+      !discoveryPath(url.pathname.replace(/\/+$/, '') || '/')
+    ) {
+      throw errors.forbiddenPath(grant.user ?? 'test-user', method.toLowerCase(), url.pathname);
+    }
     if (r.kind === 'error') {
-      if (r.text) sendText(res, 404, r.text);
+      // Outside /api and /apis the server's NotFound handler lists the paths it serves.
+      if (r.index && method === 'GET') sendJson(res, 404, { paths: rootPaths() });
+      else if (r.text) sendText(res, 404, r.text);
       else throw r.error;
     } else if (r.kind === 'nonresource') {
       if (method !== 'GET') throw errors.methodNotAllowed();

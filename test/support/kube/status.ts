@@ -1,5 +1,6 @@
 // metav1.Status bodies exactly as kube-apiserver writes them. Clients branch on `reason` and `code`, and
 // tests print `message`, so the wording follows the real server's (k8s.io/apimachinery/pkg/api/errors).
+import { goDecodeKindError } from './go-json.ts';
 
 export interface StatusCause {
   reason?: string;
@@ -24,6 +25,7 @@ export interface Status {
   message?: string;
   reason?: string;
   details?: StatusDetails;
+  /** Always set on failures; a Success from DELETE has none. */
   code: number;
 }
 
@@ -76,6 +78,7 @@ function grDetails(gr: GroupResource, name?: string): StatusDetails {
   return d;
 }
 
+/** The Status a DELETE answers when it does not answer the object; kube-apiserver 1.20 gives it no `code`. */
 export function successStatus(gr: GroupResource, name: string, uid: string): Status {
   return {
     kind: 'Status',
@@ -83,8 +86,20 @@ export function successStatus(gr: GroupResource, name: string, uid: string): Sta
     metadata: {},
     status: 'Success',
     details: { ...grDetails(gr, name), uid },
-    code: 200,
   } as Status;
+}
+
+/** A Status without a reason, as the server writes errors that are not API errors (etcd's, json-patch's). */
+function bare(code: number, message: string): Status {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code } as Status;
+}
+
+/** k8s' summarizeData: the body as text when it looks like an object, as hex otherwise, cut at 30 bytes. */
+function summarizeBody(body: Buffer): string {
+  if (body.length === 0) return '<empty>';
+  const cut = body.length > 30;
+  const head = body.subarray(0, 30);
+  return (body[0] === 0x7b ? head.toString('utf8') : head.toString('hex')) + (cut ? ' ...' : '');
 }
 
 export const errors = {
@@ -137,11 +152,62 @@ export const errors = {
   },
   /** 422 without a field list, as json-patch application errors are answered. */
   unprocessable: (message: string) => new KubeError(failure(422, 'Invalid', message)),
+  /** 1.20's answer to a JSON patch that does not apply (any op): no detail at all. */
+  patchRejected: () =>
+    new KubeError(
+      failure(422, 'Invalid', 'the server rejected our request due to an error in our request', {}),
+    ),
+  /** 1.20's answer to a merge patch that is not JSON. */
+  invalidJsonPatch: () => new KubeError(bare(500, 'Invalid JSON Patch')),
+  /** A merge patch that is JSON but not an object: the merged result cannot be decoded (1.20's odd 422). */
+  patchNotAnObject: (patch: string, decodeError: string) => {
+    const message = `Invalid value: ${JSON.stringify(patch)}: couldn't get version/kind; json parse error: ${decodeError}`;
+    return new KubeError(
+      failure(422, 'Invalid', ` "" is invalid: patch: ${message}`, {
+        causes: [{ reason: 'FieldValueInvalid', message, field: 'patch' }],
+      }),
+    );
+  },
+  /** An error inside the server that is no API error, e.g. strategic merge patch's: code 500, no reason. */
+  unknownBare: (message: string) => new KubeError(bare(500, message)),
+  /** A create/update body that is not a JSON object (the decoder's error, wrapped as transformDecodeError does). */
+  unrecognizedBody: (kind: string, body: Buffer) =>
+    new KubeError(
+      failure(
+        400,
+        'BadRequest',
+        `the object provided is unrecognized (must be of type ${kind}): couldn't get version/kind; json parse error: ${goDecodeKindError(body.toString('utf8')) ?? 'not an object'} (${summarizeBody(body)})`,
+      ),
+    ),
+  /** A namespaced create in a namespace that is being deleted (NamespaceLifecycle admission). */
+  namespaceTerminating: (gr: GroupResource, name: string, namespace: string) =>
+    new KubeError(
+      failure(
+        403,
+        'Forbidden',
+        `${qualified(gr)} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        {
+          ...grDetails(gr, name),
+          causes: [
+            {
+              reason: 'NamespaceTerminating',
+              message: `namespace ${namespace} is being terminated`,
+              field: 'metadata.namespace',
+            },
+          ],
+        },
+      ),
+    ),
+  /** A LIST that must read etcd at a revision etcd does not have yet (resourceVersionMatch=Exact, or limit). */
+  futureRevision: () => new KubeError(bare(500, 'etcdserver: mvcc: required revision is a future revision')),
   expired: (message: string) => new KubeError(failure(410, 'Expired', message)),
   methodNotAllowed: () =>
     new KubeError(
       failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}),
     ),
+  /** PATCH with a Content-Type that is no patch type at all (1.20 answers without the accepted list). */
+  unsupportedPatchType: () =>
+    new KubeError(failure(415, 'UnsupportedMediaType', '415: Unsupported Media Type', {})),
   unsupportedMediaType: (accepted: string[]) =>
     new KubeError(
       failure(
@@ -154,7 +220,7 @@ export const errors = {
     new KubeError(failure(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`)),
   tooLargeResourceVersion: (rv: string, current: number) =>
     new KubeError(
-      failure(504, 'Timeout', `Too large resource version: ${rv}, current: ${current}`, {
+      failure(504, 'Timeout', `Timeout: Too large resource version: ${rv}, current: ${current}`, {
         causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
         retryAfterSeconds: 1,
       }),

@@ -50,6 +50,11 @@ export interface StoreOptions {
   autoNamespaces?: boolean;
 }
 
+/** Marking an object for deletion is a change of its desired state: the registry bumps a generation it keeps. */
+function bumpGeneration(o: KubeObject): void {
+  if ((o.metadata.generation ?? 0) > 0) o.metadata.generation = (o.metadata.generation ?? 0) + 1;
+}
+
 export const groupResource = (d: ResourceDef): GroupResource => ({ group: d.group, resource: d.plural });
 
 function invalid(d: ResourceDef, name: string, errs: FieldError[]) {
@@ -151,10 +156,7 @@ export class Store {
       this.create(namespaces, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
       return;
     }
-    if (nsObj.metadata.deletionTimestamp) {
-      const why = `unable to create new content in namespace ${ns} because it is being terminated`;
-      throw errors.forbidden(groupResource(d), name, why);
-    }
+    if (nsObj.metadata.deletionTimestamp) throw errors.namespaceTerminating(groupResource(d), name, ns);
   }
 
   create(d: ResourceDef, ns: string, input: KubeObject, opts: WriteOptions = {}): KubeObject {
@@ -208,7 +210,8 @@ export class Store {
     const wantRV = next.metadata.resourceVersion;
     if (wantRV && wantRV !== stored.metadata.resourceVersion) throw errors.modified(gr, name);
     if (!wantRV && !d.unconditionalUpdate) {
-      throw invalid(d, name, [
+      // The generic registry names the resource here, not the kind (a custom resource's "kind" is its plural).
+      throw errors.invalid(d.builtin ? d.kind : d.plural, d.group, name, [
         {
           field: 'metadata.resourceVersion',
           reason: 'FieldValueInvalid',
@@ -234,8 +237,12 @@ export class Store {
     }
     if (opts.dryRun) return { object: this.#external(d, next), changed: true, created: false };
     recordManager(next, apiVersionOf(d), opts.manager ?? 'unknown', sub, opts.requestBody ?? ext);
+    // An update that removes the last finalizer of an object marked for deletion with no grace left deletes it
+    // (the registry's shouldDeleteDuringUpdate); a pod still in its grace period stays, whatever is written.
     const finalizers = next.metadata.finalizers ?? [];
-    if (next.metadata.deletionTimestamp && finalizers.length === 0 && d !== namespaces) {
+    const removedLast = finalizers.length === 0 && (stored.metadata.finalizers ?? []).length > 0;
+    const noGrace = (next.metadata.deletionGracePeriodSeconds ?? 0) === 0;
+    if (next.metadata.deletionTimestamp && removedLast && noGrace && d !== namespaces) {
       const gone = this.#commit(d, 'DELETED', key, next, stored);
       return { object: this.#external(d, gone), changed: true, created: false };
     }
@@ -269,24 +276,55 @@ export class Store {
       const why = `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${stored.metadata.resourceVersion}`;
       throw errors.conflict(gr, name, why);
     }
-    const grace = d.gracePeriod ? d.gracePeriod(stored, opts.gracePeriodSeconds) : 0;
+    if (d.gracePeriod)
+      return this.#deleteGracefully(d, key, stored, d.gracePeriod(stored, opts.gracePeriodSeconds), opts);
     const finalizers = stored.metadata.finalizers ?? [];
     // Namespaces wait for the namespace controller, which (as on a bare apiserver) never runs here.
-    const keep = grace > 0 || finalizers.length > 0 || d === namespaces;
-    if (!keep) {
+    if (finalizers.length === 0 && d !== namespaces) {
       if (opts.dryRun) return { object: this.#external(d, stored), deleted: true };
       return { object: this.#external(d, this.#commit(d, 'DELETED', key, undefined, stored)), deleted: true };
     }
+    if (stored.metadata.deletionTimestamp) return { object: this.#external(d, stored), deleted: false };
     const next = structuredClone(stored);
-    const alreadyGrace = next.metadata.deletionGracePeriodSeconds;
-    if (next.metadata.deletionTimestamp && (alreadyGrace === undefined || alreadyGrace <= grace)) {
-      return { object: this.#external(d, stored), deleted: false };
-    }
-    next.metadata.deletionTimestamp = kubeTime(new Date(Date.now() + grace * 1000));
-    next.metadata.deletionGracePeriodSeconds = grace;
+    next.metadata.deletionTimestamp = kubeTime();
+    bumpGeneration(next);
+    // Only a graceful strategy (pods) records a grace period; a namespace's deletion has none.
+    if (d !== namespaces) next.metadata.deletionGracePeriodSeconds = 0;
     if (d === namespaces) next.status = { phase: 'Terminating' };
     if (opts.dryRun) return { object: this.#external(d, next), deleted: false };
     return { object: this.#external(d, this.#commit(d, 'MODIFIED', key, next, stored)), deleted: false };
+  }
+
+  /**
+   * A graceful strategy's delete (pods), as 1.20's registry does it: the object is first written with
+   * deletionTimestamp and deletionGracePeriodSeconds (a MODIFIED event), and only then, when the grace period
+   * is 0 and no finalizers are left, deleted (a DELETED event carrying both). A repeated delete may only
+   * shorten the grace period: the deadline moves back by the difference.
+   */
+  #deleteGracefully(
+    d: ResourceDef,
+    key: string,
+    stored: KubeObject,
+    grace: number,
+    opts: DeleteOptions,
+  ): { object: KubeObject; deleted: boolean } {
+    const current = stored.metadata.deletionGracePeriodSeconds;
+    const since = stored.metadata.deletionTimestamp;
+    if (since && current !== undefined && grace >= current)
+      return { object: this.#external(d, stored), deleted: false };
+    const next = structuredClone(stored);
+    const deadline =
+      since && current !== undefined
+        ? Date.parse(since) - (current - grace) * 1000
+        : Date.now() + grace * 1000;
+    next.metadata.deletionTimestamp = kubeTime(new Date(deadline));
+    next.metadata.deletionGracePeriodSeconds = grace;
+    bumpGeneration(next);
+    const gone = grace === 0 && (next.metadata.finalizers ?? []).length === 0;
+    if (opts.dryRun) return { object: this.#external(d, next), deleted: gone };
+    const marked = this.#commit(d, 'MODIFIED', key, next, stored);
+    if (!gone) return { object: this.#external(d, marked), deleted: false };
+    return { object: this.#external(d, this.#commit(d, 'DELETED', key, undefined, marked)), deleted: true };
   }
 
   /**

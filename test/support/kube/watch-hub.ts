@@ -1,5 +1,6 @@
 // Open watch streams: the initial state or the replay from a resourceVersion, then live changes, each written
 // as one JSON line `{"type","object"}` on a chunked 200 response, the way kube-apiserver frames watch events.
+// BOOKMARKs go out every bookmarkIntervalMs and once 2 s before the watch's timeout, as 1.20's watch cache does.
 // Selector transitions follow the watch cache: an object that starts matching arrives as ADDED, one that stops
 // matching as DELETED. BOOKMARKs carry the storage's newest resourceVersion and, as on the real server, are only
 // sent once that is newer than where the watch started.
@@ -96,12 +97,10 @@ export class WatchHub {
     }
     this.#watchers.add(w);
     const timeout = req.timeoutSeconds ?? this.#defaultTimeout * (1 + Math.random());
-    w.timers.push(
-      setTimeout(() => {
-        this.#bookmark(w);
-        this.#close(w, false);
-      }, timeout * 1000),
-    );
+    w.timers.push(setTimeout(() => this.#close(w, false), timeout * 1000));
+    // The watch cache sends its last bookmark 2 s before the watch times out (none at the end), so a client can
+    // resume from it; a watch of 2 s or less gets none.
+    if (timeout > 2) w.timers.push(setTimeout(() => this.#bookmark(w), (timeout - 2) * 1000));
     if (req.allowBookmarks) w.timers.push(setInterval(() => this.#bookmark(w), this.#bookmarkIntervalMs));
     res.on('close', () => this.#forget(w));
   }

@@ -40,8 +40,11 @@ describe('watch', () => {
       metadata: { ...c?.metadata, labels: { x: '1' } },
     }));
     emu.store.delete(pods, 'default', 'w1', { gracePeriodSeconds: 0 });
-    const [mod, del] = [await w.next(), await w.next()];
-    expect(names([mod, del])).toEqual(['MODIFIED w1', 'DELETED w1']);
+    // As on kube-apiserver 1.20, a pod is marked (deletionTimestamp, grace 0) before it is deleted.
+    const [mod, marked, del] = [await w.next(), await w.next(), await w.next()];
+    expect(names([mod, marked, del])).toEqual(['MODIFIED w1', 'MODIFIED w1', 'DELETED w1']);
+    expect(marked?.object.metadata).toMatchObject({ deletionGracePeriodSeconds: 0 });
+    expect(del?.object.metadata).toMatchObject({ deletionGracePeriodSeconds: 0 });
     expect(Number(del?.object.metadata.resourceVersion)).toBe(emu.store.resourceVersion);
   });
 
@@ -66,7 +69,11 @@ describe('watch', () => {
       metadata: { ...c?.metadata, labels: { a: 'b' } },
     }));
     emu.store.delete(pods, 'default', 'mine', { gracePeriodSeconds: 0 });
-    expect(names([await w.next(), await w.next()])).toEqual(['ADDED later', 'DELETED mine']);
+    expect(names([await w.next(), await w.next(), await w.next()])).toEqual([
+      'ADDED later',
+      'MODIFIED mine',
+      'DELETED mine',
+    ]);
   });
 
   it('sends DELETED when an object stops matching a label selector', async () => {
