@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NodeHarness, type SandboxRef } from '../../support/daemon-harness.ts';
 import { installFakePlugin, isAlive, readCalls } from '../../support/fake-plugins/install.ts';
-import { installFaultyPlugin } from '../../support/fake-plugins/install-faulty.ts';
 import { listLinks, TestScope } from '../../support/netns.ts';
 import { expectDaemonAlive, expectNetnsGone, expectNoLeaks, NETWORKS, shimCode } from './support.ts';
 
@@ -24,8 +23,8 @@ const made: SandboxRef[] = [];
 beforeAll(async () => {
   h = await NodeHarness.start({ cniVersion: '1.0.0' });
   recordDir = await mkdtemp(join(tmpdir(), 'mts-rel-rec-'));
-  await installFaultyPlugin(h.binDir, 'hang', 'hang');
-  await installFaultyPlugin(h.binDir, 'crash', 'crash');
+  await installFakePlugin(h.binDir, 'hang', 'hang');
+  await installFakePlugin(h.binDir, 'crash', 'crash');
   await installFakePlugin(h.binDir, 'garbage', 'garbage');
   for (const kind of ['hang', 'crash']) {
     await h.createNad('default', kind, {

@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NodeHarness, type SandboxRef } from '../../support/daemon-harness.ts';
-import { readCalls } from '../../support/fake-plugins/install.ts';
-import { installFaultyPlugin } from '../../support/fake-plugins/install-faulty.ts';
+import { installFakePlugin, readCalls } from '../../support/fake-plugins/install.ts';
 import { listLinks, TestScope, uniqueName } from '../../support/netns.ts';
 import {
   expectDaemonAlive,
@@ -29,11 +28,11 @@ const all: SandboxRef[] = [];
 beforeAll(async () => {
   h = await NodeHarness.start({ cniVersion: '1.0.0' });
   recordDir = await mkdtemp(join(tmpdir(), 'mts-rel-cfg-'));
-  await installFaultyPlugin(h.binDir, 'rec', 'hang');
+  await installFakePlugin(h.binDir, 'rec', 'hang');
   // A plugin outside every bin dir: if it ever runs, it records the call.
   outside = join(h.root, 'outside');
   await mkdir(outside);
-  await installFaultyPlugin(outside, 'evil', 'hang');
+  await installFakePlugin(outside, 'evil', 'hang');
 });
 afterEach(async () => {
   for (const sb of made.splice(0)) for (let i = 0; i < 3; i++) await h.shim('DEL', sb);

@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NodeHarness, type SandboxRef } from '../../support/daemon-harness.ts';
-import { readCalls } from '../../support/fake-plugins/install.ts';
-import { installFaultyPlugin } from '../../support/fake-plugins/install-faulty.ts';
+import { installFakePlugin, readCalls } from '../../support/fake-plugins/install.ts';
 import { TestScope } from '../../support/netns.ts';
 import {
   cniEnv,
@@ -29,7 +28,7 @@ beforeAll(async () => {
   h = await NodeHarness.start({ cniVersion: '1.0.0' });
   recordDir = await mkdtemp(join(tmpdir(), 'mts-rel-wire-'));
   // "rec": the hang fake with nothing to hang on, i.e. a recorder that takes its record file from the config.
-  await installFaultyPlugin(h.binDir, 'rec', 'hang');
+  await installFakePlugin(h.binDir, 'rec', 'hang');
   await h.createNad('default', 'rec', {
     cniVersion: '1.0.0',
     type: 'rec',

@@ -10,7 +10,7 @@ import { type Call, RECORD_ENV } from './common.ts';
 export { type Call, RECORD_ENV };
 
 /** The kinds of fake plugin, one source file each. */
-export type FakeKind = 'recorder' | 'fail' | 'slow' | 'garbage' | 'flood';
+export type FakeKind = 'recorder' | 'fail' | 'slow' | 'garbage' | 'flood' | 'hang' | 'crash';
 
 const bundles = new Map<FakeKind, string>();
 

@@ -28,7 +28,7 @@ function decodeDevices(r: ProtoReader): ContainerDevices {
     const { field, wire } = r.tag();
     if (field === 1 && wire === 2) out.resourceName = r.string();
     else if (field === 2 && wire === 2) out.deviceIds.push(r.string());
-    else r.skip(wire);
+    else r.skipField(wire);
   }
   return out;
 }
@@ -39,7 +39,7 @@ function decodeContainer(r: ProtoReader): ContainerResources {
     const { field, wire } = r.tag();
     if (field === 1 && wire === 2) out.name = r.string();
     else if (field === 2 && wire === 2) out.devices.push(decodeDevices(r.bytes()));
-    else r.skip(wire);
+    else r.skipField(wire);
   }
   return out;
 }
@@ -51,7 +51,7 @@ function decodePod(r: ProtoReader): PodResources {
     if (field === 1 && wire === 2) out.name = r.string();
     else if (field === 2 && wire === 2) out.namespace = r.string();
     else if (field === 3 && wire === 2) out.containers.push(decodeContainer(r.bytes()));
-    else r.skip(wire);
+    else r.skipField(wire);
   }
   return out;
 }
@@ -63,7 +63,7 @@ export function decodeListResponse(buf: Uint8Array): PodResources[] {
   while (!r.done) {
     const { field, wire } = r.tag();
     if (field === 1 && wire === 2) pods.push(decodePod(r.bytes()));
-    else r.skip(wire);
+    else r.skipField(wire);
   }
   return pods;
 }

@@ -52,7 +52,7 @@ export class ProtoReader {
     return s;
   }
 
-  skip(wire: number): void {
+  skipField(wire: number): void {
     if (wire === 0) this.varint();
     else if (wire === 1) this.#advance(8);
     else if (wire === 2) this.bytes();
