@@ -5,7 +5,7 @@ import { sweepStaleTempFiles } from '@multus-ts/cni';
 import type { Logger } from 'pino';
 import { Admission } from './admission.ts';
 import { setUpPerNodeCertificate } from './certs/index.ts';
-import { MultusConfManager } from './confgen/index.ts';
+import { installUserProvidedConfig, MultusConfManager } from './confgen/index.ts';
 import type { LoadedDaemonConfig } from './config/index.ts';
 import { Engine } from './engine/engine.ts';
 import { fsConfDirReader } from './engine/fs-reader.ts';
@@ -101,6 +101,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     void confManager.start().catch((err: unknown) => {
       logger.error({ err: (err as Error).message }, 'could not generate 00-multus.conf: ADD stays refused');
     });
+  } else {
+    // Non-auto mode: the operator's own multus config is copied into cniConfigDir once (atomically). Upstream's
+    // daemon then exits at once (its bug #1508); this one keeps serving.
+    try {
+      const dest = await installUserProvidedConfig(cfg);
+      if (dest) logger.info({ file: dest }, 'installed the configured multus config');
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'could not install multusConfigFile');
+    }
   }
 
   let shuttingDown = false;
