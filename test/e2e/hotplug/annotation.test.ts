@@ -123,8 +123,18 @@ describe('hot-plug by editing the networks annotation', () => {
     // Named interfaces are identities too: the same network under a new name is a remove plus an add.
     await setNetworks(h, sb, JSON.stringify([{ name: 'red', interface: 'data0' }, { name: 'blue' }]));
     await waitFor('data0 and net1', linksAre(sb, ['data0', 'eth0', 'lo', 'net1']), 20_000, h);
-    expect((await addressesOf(sb, 'data0'))[0]).toMatch(/^10\.60\.3\./);
-    expect((await addressesOf(sb, 'net1'))[0]).toMatch(/^10\.60\.1\./);
+    await waitFor(
+      'data0 address',
+      async () => /^10\.60\.3\./.test((await addressesOf(sb, 'data0'))[0] ?? ''),
+      20_000,
+      h,
+    );
+    await waitFor(
+      'net1 address',
+      async () => /^10\.60\.1\./.test((await addressesOf(sb, 'net1'))[0] ?? ''),
+      20_000,
+      h,
+    );
     await waitFor(
       'status',
       async () => (await statusPairs(h, sb)).join() === 'cbr0@eth0,default/red@data0,default/blue@net1',
@@ -218,7 +228,12 @@ describe('hot-plug by editing the networks annotation', () => {
       await ipIn(h.node, 'link', 'add', master, 'type', 'bridge');
       await ipIn(h.node, 'link', 'set', master, 'up');
       await waitFor('net1 after the retry', linksAre(sb, ['eth0', 'lo', 'net1']), 30_000, h);
-      expect((await addressesOf(sb, 'net1'))[0]).toMatch(/^10\.60\.5\./);
+      await waitFor(
+        'net1 address',
+        async () => /^10\.60\.5\./.test((await addressesOf(sb, 'net1'))[0] ?? ''),
+        20_000,
+        h,
+      );
       await waitFor(
         'status',
         async () => (await statusPairs(h, sb)).join() === 'cbr0@eth0,default/late-master@net1',

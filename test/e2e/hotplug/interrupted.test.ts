@@ -115,7 +115,13 @@ describe('hot-plug interrupted', () => {
       20_000,
       h,
     );
-    expect((await addressesOf(sb, 'net1'))[0]).toMatch(/^10\.61\.2\./);
+    // The link shows up before the plugin has given it its address: wait for that too.
+    await waitFor(
+      'net1 address',
+      async () => /^10\.61\.2\./.test((await addressesOf(sb, 'net1'))[0] ?? ''),
+      20_000,
+      h,
+    );
     await waitFor('status', async () => (await statusPairs(h, sb)).join() === 'cbr0@eth0,default/plain@net1');
     live.splice(live.indexOf(sb), 1);
     expect((await h.shim('DEL', sb)).code).toBe(0);
