@@ -6,23 +6,24 @@ import { existsSync } from 'node:fs';
 import { readFile, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NodeHarness, type SandboxRef } from '../../support/daemon-harness.ts';
+import type { NodeHarness, SandboxRef } from '../../support/daemon-harness.ts';
 import { listLinks, TestScope } from '../../support/netns.ts';
-import { expectDaemonAlive, expectNetnsGone, expectNoLeaks, leaks, NETWORKS, shimCode } from './support.ts';
+import {
+  expectDaemonAlive,
+  expectNetnsGone,
+  expectNoLeaks,
+  leaks,
+  NETWORKS,
+  shimCode,
+  startMacvlanNode,
+} from './support.ts';
 
 let h: NodeHarness;
 const made: SandboxRef[] = [];
 const all: SandboxRef[] = [];
 
 beforeAll(async () => {
-  h = await NodeHarness.start({ cniVersion: '1.0.0' });
-  await h.createNad('default', 'mv', {
-    cniVersion: '1.0.0',
-    type: 'macvlan',
-    master: 'eth0',
-    mode: 'bridge',
-    ipam: h.hostLocal('mv', { subnet: '10.51.0.0/24' }),
-  });
+  ({ h } = await startMacvlanNode('10.51.0.0/24', false));
 });
 afterEach(async () => {
   for (const sb of made.splice(0)) await h.shim('DEL', sb);

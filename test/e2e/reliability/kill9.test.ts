@@ -4,7 +4,7 @@
 // so even attachments that orphaned plugins finished after the daemon died are found by DEL.
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeHarness, type SandboxRef, type ShimOutcome } from '../../support/daemon-harness.ts';
+import type { NodeHarness, SandboxRef, ShimOutcome } from '../../support/daemon-harness.ts';
 import { TestScope } from '../../support/netns.ts';
 import {
   expectDaemonAlive,
@@ -13,6 +13,7 @@ import {
   NETWORKS,
   scaled,
   shimCode,
+  startMacvlanNode,
   waitForPluginsToFinish,
   waitUntil,
 } from './support.ts';
@@ -24,19 +25,9 @@ let h: NodeHarness;
 const all: SandboxRef[] = [];
 
 beforeAll(async () => {
-  h = await NodeHarness.start({ cniVersion: '1.0.0' });
-  await h.createNad('default', 'mv', {
-    cniVersion: '1.0.0',
-    type: 'macvlan',
-    master: 'eth0',
-    mode: 'bridge',
-    ipam: h.hostLocal('mv', { subnet: '10.41.0.0/16' }),
-  });
-  // One pod first, so the cluster bridge exists before the burst (the bridge plugin races on creating it).
-  const warm = await h.createPod({ name: 'warm-up' });
-  all.push(warm);
-  expect(shimCode(await h.shim('ADD', warm))).toBe(0);
-  expect(shimCode(await h.shim('DEL', warm))).toBe(0);
+  const node = await startMacvlanNode('10.41.0.0/16', true);
+  h = node.h;
+  all.push(node.warm!);
 });
 afterAll(async () => {
   await h?.stop();

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NodeHarness, type SandboxRef } from '../../support/daemon-harness.ts';
+import type { NodeHarness, SandboxRef } from '../../support/daemon-harness.ts';
 import { listLinks, TestScope } from '../../support/netns.ts';
 import {
   expectDaemonAlive,
@@ -14,6 +14,7 @@ import {
   NETWORKS,
   scaled,
   shimCode,
+  startMacvlanNode,
   waitUntil,
 } from './support.ts';
 
@@ -25,18 +26,9 @@ const made: SandboxRef[] = [];
 const all: SandboxRef[] = [];
 
 beforeAll(async () => {
-  h = await NodeHarness.start({ cniVersion: '1.0.0' });
-  await h.createNad('default', 'mv', {
-    cniVersion: '1.0.0',
-    type: 'macvlan',
-    master: 'eth0',
-    mode: 'bridge',
-    ipam: h.hostLocal('mv', { subnet: '10.61.0.0/16' }),
-  });
-  const warm = await h.createPod({ name: 'warm-up' });
-  all.push(warm);
-  expect(shimCode(await h.shim('ADD', warm))).toBe(0);
-  expect(shimCode(await h.shim('DEL', warm))).toBe(0);
+  const node = await startMacvlanNode('10.61.0.0/16', true);
+  h = node.h;
+  all.push(node.warm!);
 });
 afterEach(async () => {
   for (const sb of made.splice(0)) await h.shim('DEL', sb);

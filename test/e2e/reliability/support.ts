@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
-import type { NodeHarness, SandboxRef, ShimOutcome } from '../../support/daemon-harness.ts';
+import { NodeHarness, type SandboxRef, type ShimOutcome } from '../../support/daemon-harness.ts';
 import { listLinks, netnsExists } from '../../support/netns.ts';
 
 /** `make soak` sets RELIABILITY_SOAK=1: the same tests with counts (and timeouts) scaled up. */
@@ -187,4 +187,28 @@ export function expectDaemonAlive(h: NodeHarness): void {
     { exitCode: h.daemon?.exitCode ?? null, signal: h.daemon?.signalCode ?? null },
     `the daemon died; log tail:\n${h.daemonLog.slice(-3000)}`,
   ).toEqual({ exitCode: null, signal: null });
+}
+
+/**
+ * The node most reliability tests run on: a daemon at cniVersion 1.0.0 and a macvlan NAD `mv` on `subnet`. With
+ * `warmUp`, one pod is added and deleted first so the cluster bridge exists before a burst (the bridge plugin races
+ * on creating it); that pod is returned so the caller can check its netns is gone at the end.
+ */
+export async function startMacvlanNode(
+  subnet: string,
+  warmUp: boolean,
+): Promise<{ h: NodeHarness; warm?: SandboxRef }> {
+  const h = await NodeHarness.start({ cniVersion: '1.0.0' });
+  await h.createNad('default', 'mv', {
+    cniVersion: '1.0.0',
+    type: 'macvlan',
+    master: 'eth0',
+    mode: 'bridge',
+    ipam: h.hostLocal('mv', { subnet }),
+  });
+  if (!warmUp) return { h };
+  const warm = await h.createPod({ name: 'warm-up' });
+  expect(shimCode(await h.shim('ADD', warm))).toBe(0);
+  expect(shimCode(await h.shim('DEL', warm))).toBe(0);
+  return { h, warm };
 }

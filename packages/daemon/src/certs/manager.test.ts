@@ -262,7 +262,8 @@ describe('CertManager', () => {
   it("fails with upstream's message when the request is denied or never signed", async () => {
     await start();
     approver = await startCsrApprover(emu, { decide: () => ({ approve: false, message: 'no multus here' }) });
-    await expect(manager({ waitTimeoutMs: 1500 }).init()).rejects.toThrow(
+    // A generous wait: the denial ends it at once; under a loaded machine the approver may take a while to answer.
+    await expect(manager({ waitTimeoutMs: 8000 }).init()).rejects.toThrow(
       /^certificate was not signed, last cert store err: no cert\/key file at .*multus-client-current\.pem err: certificate signing request is denied, reason: Denied, message: no multus here$/,
     );
     await approver.stop();
