@@ -33,9 +33,13 @@ const done = (extra: Partial<PassOutcome> = {}): PassOutcome => ({
   ...extra,
 });
 
-/** Lets real I/O and promise chains run (fake timers leave setImmediate alone). */
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+/**
+ * Lets real I/O and promise chains run (fake timers leave setImmediate and the clock alone). Bounded by wall time,
+ * not by a count of turns: on a loaded machine a file read can take many turns of the event loop.
+ */
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond() && performance.now() < deadline) await new Promise((r) => setImmediate(r));
   expect(cond()).toBe(true);
 }
 
