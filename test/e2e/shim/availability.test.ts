@@ -1,11 +1,18 @@
-// multus-shim when the daemon is missing, starting, draining, stuck or slow: ADD/CHECK/GC/STATUS wait for
-// /readyz within a bound; DEL succeeds when multus is gone from the node (no socket) and asks the runtime
+// multus-shim when the daemon is missing, starting, draining, stuck or slow. The request goes straight to /cni;
+// when nobody answers, or the daemon says it is draining (503), ADD/CHECK/GC/STATUS wait for /readyz within a
+// bound and DEL for /healthz; DEL succeeds when multus is gone from the node (no socket) and asks the runtime
 // to retry (code 11) when a socket is there but nobody answers; everything is bounded by the overall limit.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeDaemon, leaveStaleSocket, rawReply, startFakeDaemon } from '../../support/fake-daemon.ts';
+import {
+  type FakeDaemon,
+  leaveStaleSocket,
+  rawReply,
+  startFakeDaemon,
+  upstreamReply,
+} from '../../support/fake-daemon.ts';
 import { buildShim, cniEnv, runShim, SHIM_BINARIES, shimConfig } from './harness.ts';
 
 const NOT_READY = 'multus daemon is not ready, try again later';
@@ -57,42 +64,73 @@ describe.each(SHIM_BINARIES)('multus-shim ($name) daemon availability', (shim) =
       expect(daemon.requests.map((q) => q.path)).toEqual(['/readyz', '/cni']);
     });
 
-    it('polls /readyz every 100 ms until it answers 200', async () => {
+    it('on a draining daemon (503), polls /readyz every 100 ms until it answers 200, then sends again', async () => {
       const daemon = await daemonIn();
       let calls = 0;
+      let cniCalls = 0;
       daemon.route('/readyz', () => ({ kind: 'http', status: ++calls <= 3 ? 500 : 200 }));
-      daemon.route('/cni', rawReply(200, 'ok'));
+      daemon.route('/cni', () => (++cniCalls === 1 ? rawReply(503, '') : rawReply(200, 'ok')));
       const r = await runShim(shim, { env: cniEnv('ADD'), stdin: shimConfig(daemon.dir) });
       expect(r.code).toBe(0);
       expect(r.stdout.toString()).toBe('ok');
       expect(daemon.requests.map((q) => q.path)).toEqual([
+        '/cni',
         '/readyz',
         '/readyz',
         '/readyz',
         '/readyz',
         '/cni',
       ]);
+      const [first, , , , , again] = daemon.requests;
+      expect(again?.body.equals(first!.body)).toBe(true); // the same request, sent once more
       expect(r.ms).toBeGreaterThanOrEqual(250); // three pauses between four probes
     });
 
-    it('reports a daemon that stays unready (500) with code 11 and never sends the request', async () => {
+    it.each(['ADD', 'CHECK', 'GC', 'STATUS'])(
+      '%s: a daemon that stays draining (503, /readyz 500) is code 11 after the ready timeout',
+      async (command) => {
+        const daemon = await daemonIn();
+        daemon.route('/readyz', { kind: 'http', status: 500 });
+        daemon.route('/cni', rawReply(503, ''));
+        const env = cniEnv(command, { MULTUS_SHIM_READY_TIMEOUT_MS: '400' });
+        const r = await runShim(shim, { env, stdin: shimConfig(daemon.dir) });
+        expect(r.code).toBe(1);
+        expect(parse(r.stdout)).toEqual({
+          cniVersion: '0.4.0',
+          code: 11,
+          msg: NOT_READY,
+          details: 'POST /readyz answered HTTP 500',
+        });
+        const paths = daemon.requests.map((q) => q.path);
+        expect(paths[0]).toBe('/cni');
+        expect(paths.slice(1).every((p) => p === '/readyz')).toBe(true);
+        expect(paths.length).toBeGreaterThanOrEqual(3);
+      },
+    );
+
+    it('a 503 from a server that is closing (not our raw answer) is waited out the same way', async () => {
       const daemon = await daemonIn();
-      daemon.route('/readyz', { kind: 'http', status: 500 });
-      const env = cniEnv('ADD', { MULTUS_SHIM_READY_TIMEOUT_MS: '400' });
-      const r = await runShim(shim, { env, stdin: shimConfig(daemon.dir) });
+      let cniCalls = 0;
+      daemon.route('/cni', () =>
+        ++cniCalls === 1 ? upstreamReply(503, 'Service Unavailable', 'text/plain') : rawReply(200, 'ok'),
+      );
+      const r = await runShim(shim, { env: cniEnv('ADD'), stdin: shimConfig(daemon.dir) });
+      expect(r.code).toBe(0);
+      expect(daemon.requests.map((q) => q.path)).toEqual(['/cni', '/readyz', '/cni']);
+    });
+
+    it('does not resend after a daemon that fails the request itself (any other status)', async () => {
+      const daemon = await daemonIn();
+      daemon.route('/cni', rawReply(400, '{"cniVersion":"0.4.0","code":7,"msg":"bad"}'));
+      const r = await runShim(shim, { env: cniEnv('ADD'), stdin: shimConfig(daemon.dir) });
       expect(r.code).toBe(1);
-      expect(parse(r.stdout)).toEqual({
-        cniVersion: '0.4.0',
-        code: 11,
-        msg: NOT_READY,
-        details: 'POST /readyz answered HTTP 500',
-      });
-      expect(daemon.requests.every((q) => q.path === '/readyz')).toBe(true);
-      expect(daemon.requests.length).toBeGreaterThanOrEqual(2);
+      expect(parse(r.stdout)).toMatchObject({ code: 7, msg: 'bad' });
+      expect(daemon.requests.map((q) => q.path)).toEqual(['/cni']);
     });
 
     it('bounds a /readyz that never answers by the ready timeout', async () => {
       const daemon = await daemonIn();
+      daemon.route('/cni', rawReply(503, ''));
       daemon.route('/readyz', { kind: 'hang' });
       const env = cniEnv('ADD', { MULTUS_SHIM_READY_TIMEOUT_MS: '400' });
       const r = await runShim(shim, { env, stdin: shimConfig(daemon.dir) });
@@ -184,14 +222,24 @@ describe.each(SHIM_BINARIES)('multus-shim ($name) daemon availability', (shim) =
       }
     });
 
-    it('asks for a retry (11) when the daemon accepts but does not answer /healthz', async () => {
+    it('asks for a retry (11) when the daemon is closing (503) and then does not answer /healthz', async () => {
       const daemon = await daemonIn();
+      daemon.route('/cni', rawReply(503, ''));
       daemon.route('/healthz', { kind: 'hang' });
       const env = cniEnv('DEL', { MULTUS_SHIM_DEL_WAIT_MS: '400' });
       const r = await runShim(shim, { env, stdin: shimConfig(daemon.dir) });
       expect(r.code).toBe(1);
       expect(parse(r.stdout)).toMatchObject({ code: 11, msg: NOT_ANSWERING });
-      expect(daemon.requests.map((q) => q.path)).toEqual(['/healthz']);
+      expect(daemon.requests.map((q) => q.path)).toEqual(['/cni', '/healthz']);
+    });
+
+    it('a DEL that met a closing daemon (503) goes through once /healthz answers again', async () => {
+      const daemon = await daemonIn();
+      let cniCalls = 0;
+      daemon.route('/cni', () => (++cniCalls === 1 ? rawReply(503, '') : rawReply(200, '')));
+      const r = await runShim(shim, { env: cniEnv('DEL'), stdin: shimConfig(daemon.dir) });
+      expect(r.code).toBe(0);
+      expect(daemon.requests.map((q) => q.path)).toEqual(['/cni', '/healthz', '/cni']);
     });
 
     it('reports the daemon errors instead of swallowing them (upstream always exits 0)', async () => {

@@ -37,16 +37,14 @@ describe.each(SHIM_BINARIES)('multus-shim ($name) request', (shim) => {
   afterAll(() => daemon.close());
   beforeEach(() => daemon.reset());
 
-  it('probes /readyz, then sends POST /cni with the agreed head, for ADD, CHECK, GC and STATUS', async () => {
+  it('sends POST /cni straight away with the agreed head, for ADD, CHECK, GC and STATUS', async () => {
     for (const command of ['ADD', 'CHECK', 'GC', 'STATUS']) {
       daemon.reset();
       const conf = shimConfig(daemon.dir, '1.1.0');
       const r = await runShim(shim, { env: cniEnv(command), stdin: conf });
       expect(r.code).toBe(0);
-      expect(daemon.requests.map((q) => `${q.method} ${q.path}`)).toEqual(['POST /readyz', 'POST /cni']);
-      const [ready, cni] = daemon.requests as [RecordedRequest, RecordedRequest];
-      expect(ready.body.toString()).toBe('null');
-      expect(ready.headers['content-type']).toBe('application/json');
+      expect(daemon.requests.map((q) => `${q.method} ${q.path}`)).toEqual(['POST /cni']);
+      const [cni] = daemon.requests as [RecordedRequest];
       expect(cni.head).toBe(
         [
           'POST /cni HTTP/1.1',
@@ -61,11 +59,26 @@ describe.each(SHIM_BINARIES)('multus-shim ($name) request', (shim) => {
     }
   });
 
-  it('DEL probes /healthz instead of /readyz, so it goes through while the daemon drains', async () => {
+  it("probes /readyz (upstream's wire form: POST, body null) only after the daemon said it is draining", async () => {
+    let cniCalls = 0;
+    daemon.route('/cni', () => (++cniCalls === 1 ? rawReply(503, '') : rawReply(200, '')));
+    const r = await runShim(shim, { env: cniEnv('CHECK'), stdin: shimConfig(daemon.dir) });
+    expect(r.code).toBe(0);
+    expect(daemon.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+      'POST /cni',
+      'POST /readyz',
+      'POST /cni',
+    ]);
+    const ready = daemon.requests[1]!;
+    expect(ready.body.toString()).toBe('null');
+    expect(ready.headers['content-type']).toBe('application/json');
+  });
+
+  it('DEL goes straight to /cni, so it goes through while the daemon drains (/readyz 500)', async () => {
     daemon.route('/readyz', { kind: 'http', status: 500 });
     const r = await runShim(shim, { env: cniEnv('DEL'), stdin: shimConfig(daemon.dir) });
     expect(r.code).toBe(0);
-    expect(daemon.requests.map((q) => q.path)).toEqual(['/healthz', '/cni']);
+    expect(daemon.requests.map((q) => q.path)).toEqual(['/cni']);
   });
 
   it('sends the complete environment, keys sorted, and stdin as padded standard base64', async () => {

@@ -215,6 +215,28 @@ describe('daemon HTTP API on the unix socket', () => {
     expect((await call(socketPath, 'DELETE', '/healthz')).status).toBe(405);
   });
 
+  it('while draining, refuses our shim everything but DEL with an empty raw 503; upstream shims are served', async () => {
+    ready = false;
+    const raw = { 'x-multus-ts-output': 'raw' };
+    for (const command of ['ADD', 'CHECK', 'GC', 'STATUS']) {
+      const body = JSON.stringify({ env: env({ CNI_COMMAND: command }), config: b64(conf) });
+      const res = await call(socketPath, 'POST', '/cni', body, raw);
+      expect(res).toMatchObject({ status: 503, body: '' });
+      expect(res.headers['x-multus-ts-output']).toBe('raw');
+    }
+    expect(calls).toEqual([]);
+    const del = JSON.stringify({ env: env({ CNI_COMMAND: 'DEL' }), config: b64(conf) });
+    expect(await call(socketPath, 'POST', '/cni', del, raw)).toMatchObject({ status: 200, body: '' });
+    // upstream's shim waited on /readyz itself: whatever it sends is handled
+    const add = await call(socketPath, 'POST', '/cni', JSON.stringify({ env: env(), config: b64(conf) }));
+    expect(add.status).toBe(200);
+    expect(calls.map((c) => c.command)).toEqual(['DEL', 'ADD']);
+    // a malformed body is still a decode error, draining or not
+    const bad = await call(socketPath, 'POST', '/cni', '{"env":', raw);
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({ code: 6 });
+  });
+
   it('answers 404 with an empty body for unknown paths, labelled NotFound', async () => {
     const res = await call(socketPath, 'GET', '/nope');
     expect(res).toMatchObject({ status: 404, body: '' });

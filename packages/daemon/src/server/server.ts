@@ -125,6 +125,11 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       let call: CniCall | undefined;
       try {
         call = decodeCall(req.body);
+        if (label === '/cni' && wantsRaw(req) && call.command !== 'DEL' && !opts.isReady()) {
+          // Draining: our shim sends straight to /cni and, on this answer, waits on /readyz for the next daemon,
+          // as upstream's shim waits before sending anything. DEL still goes through.
+          return reply.code(503).header(RAW_OUTPUT_HEADER, 'raw').type('application/json').send('');
+        }
         const out = await run(call);
         if (wantsRaw(req)) {
           reply.header(RAW_OUTPUT_HEADER, 'raw');
