@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic, writeFileAtomicSync } from './atomic-file.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -47,6 +47,52 @@ describe('writeFileAtomic', () => {
     const p = join(dir, 'empty');
     await writeFileAtomic(p, '');
     expect(readFileSync(p, 'utf8')).toBe('');
+  });
+});
+
+describe('writeFileAtomicSync', () => {
+  it('replaces with exactly the given bytes and mode whatever the umask, in a new inode, leaving no temp file', () => {
+    const p = join(dir, 'entry');
+    const oldUmask = process.umask(0o077);
+    try {
+      writeFileAtomicSync(p, '{"a":1}', { mode: 0o640 });
+    } finally {
+      process.umask(oldUmask);
+    }
+    expect(statSync(p).mode & 0o777).toBe(0o640);
+    const before = statSync(p).ino;
+    const big = new Uint8Array(3 * 1024 * 1024).fill(0x61);
+    writeFileAtomicSync(p, big, { durable: true });
+    expect(readFileSync(p).equals(Buffer.from(big))).toBe(true);
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+    expect(statSync(p).ino).not.toBe(before);
+    expect(readdirSync(dir)).toEqual(['entry']);
+  });
+
+  it('creates a missing parent only when asked, with the mode asked', () => {
+    const p = join(dir, 'results', 'deeper', 'entry');
+    expect(() => writeFileAtomicSync(p, 'x')).toThrow(/ENOENT/);
+    expect(readdirSync(dir)).toEqual([]);
+    writeFileAtomicSync(p, 'x', { mkdirMode: 0o700 });
+    expect(readFileSync(p, 'utf8')).toBe('x');
+    expect(statSync(join(dir, 'results', 'deeper')).mode & 0o777).toBe(0o700);
+  });
+
+  it('a failed rename leaves the target untouched and no temp file behind', () => {
+    const target = join(dir, 'occupied');
+    mkdirSync(target);
+    writeFileSync(join(target, 'inside'), 'x');
+    expect(() => writeFileAtomicSync(target, 'data')).toThrow();
+    expect(readdirSync(dir)).toEqual(['occupied']);
+    expect(readFileSync(join(target, 'inside'), 'utf8')).toBe('x');
+  });
+
+  it('a parent that is a file fails (ENOTDIR) even with mkdirMode, creating nothing', () => {
+    writeFileSync(join(dir, 'file'), 'x');
+    expect(() => writeFileAtomicSync(join(dir, 'file', 'entry'), 'y', { mkdirMode: 0o700 })).toThrow(
+      /ENOTDIR/,
+    );
+    expect(readdirSync(dir)).toEqual(['file']);
   });
 });
 

@@ -3,15 +3,30 @@
 // directory so the new content also survives a power loss (00-multus.conf); caches whose entries a power loss
 // makes moot anyway skip it (1-3 ms per write). The temp name starts with '.' and ends in '.tmp' so neither
 // config discovery, a runtime's config loader nor a cache listing picks it up.
+//
+// writeFileAtomicSync is for the small, hot, non-durable caches (the CNI result cache, the delegate cache): five
+// synchronous calls on a local file system take ~0.2 ms, where the promise API's six thread-pool round trips
+// take ~0.5-0.7 ms of an ADD's critical path.
 import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
+/** Random per process, so a recycled pid cannot reuse a dead writer's names; `wx` refuses any clash anyway. */
+const processTag = randomBytes(4).toString('hex');
 
 function tempPathFor(path: string): string {
-  const unique = `${process.pid}.${++counter}.${randomBytes(4).toString('hex')}`;
-  return join(dirname(path), `.${basename(path)}.${unique}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${++counter}.${processTag}.tmp`);
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -54,6 +69,52 @@ export async function writeFileAtomic(
     if (durable) await fsyncDir(dirname(path));
   } finally {
     if (!renamed) await rm(tmp, { force: true });
+  }
+}
+
+export interface AtomicWriteSyncOptions extends AtomicWriteOptions {
+  /** Create the parent directory (recursively, with this mode) when it is missing. */
+  mkdirMode?: number;
+}
+
+/** writeFileAtomic with synchronous calls (see the top of this file for when). Non-durable by default. */
+export function writeFileAtomicSync(
+  path: string,
+  data: string | Uint8Array,
+  opts: AtomicWriteSyncOptions = {},
+): void {
+  const mode = opts.mode ?? 0o600;
+  const tmp = tempPathFor(path);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || opts.mkdirMode === undefined) throw err;
+    mkdirSync(dirname(path), { recursive: true, mode: opts.mkdirMode });
+    fd = openSync(tmp, 'wx', mode);
+  }
+  let renamed = false;
+  try {
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      for (let off = 0; off < bytes.byteLength; ) off += writeSync(fd, bytes, off);
+      fchmodSync(fd, mode);
+      if (opts.durable) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    renamed = true;
+    if (opts.durable) {
+      const dirFd = openSync(dirname(path), 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
+    }
+  } finally {
+    if (!renamed) rmSync(tmp, { force: true });
   }
 }
 

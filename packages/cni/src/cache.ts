@@ -11,10 +11,10 @@
 // - read() never throws for a bad file: a missing, corrupt, truncated or foreign entry comes back as a typed
 //   failure, because DEL must be able to carry on without it.
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomicSync } from './atomic-file.ts';
 import { CNI_ERRORS } from './catalogue.ts';
 import { validateContainerId, validateIfName, validateNetworkName } from './config.ts';
 import { convertResult } from './convert.ts';
@@ -143,8 +143,7 @@ export class ResultCache {
     const data = JSON.stringify(file);
 
     try {
-      await mkdir(this.resultsDir, { recursive: true, mode: 0o700 });
-      await writeFileAtomic(path, data, { mode: 0o600, durable: false });
+      writeFileAtomicSync(path, data, { mode: 0o600, durable: false, mkdirMode: 0o700 });
     } catch (err) {
       if (err instanceof CniError) throw err;
       throw CniError.of(CNI_ERRORS, 'ERR_CACHE_IO', { op: 'write', path }, (err as Error).message, err);

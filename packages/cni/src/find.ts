@@ -12,8 +12,7 @@
 // dir, cannot escape. The target must still be a regular, executable file; dangling links, links to
 // directories or to non-executable files are skipped like any other unusable entry. The returned path is the
 // entry in the bin dir (not the link's target), the same path libcni would execute.
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { accessSync, constants, type Stats, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { CNI_ERRORS } from './catalogue.ts';
 import { CniError } from './errors.ts';
@@ -67,19 +66,24 @@ export function validateBinDirs(binDirs: readonly string[]): readonly string[] {
   return binDirs;
 }
 
-/** Why an existing entry was passed over, or undefined when it is usable. */
-async function unusable(path: string): Promise<string | undefined> {
-  let info: Awaited<ReturnType<typeof stat>>;
+/**
+ * Why an existing entry was passed over, or undefined when it is usable. Synchronous on purpose: two metadata
+ * calls on a local directory take microseconds, where two thread-pool round trips cost ~0.1 ms of every delegate
+ * run (measured by test/bench/cni-overhead.ts).
+ */
+function unusable(path: string): string | undefined {
+  let info: Stats | undefined;
   try {
-    info = await stat(path);
+    info = statSync(path, { throwIfNoEntry: false });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return 'absent';
+    if (code === 'ENOTDIR') return 'absent';
     return `cannot stat (${code ?? String(err)})`;
   }
+  if (info === undefined) return 'absent';
   if (!info.isFile()) return 'not a regular file';
   try {
-    await access(path, constants.X_OK);
+    accessSync(path, constants.X_OK);
   } catch {
     return 'not executable';
   }
@@ -97,7 +101,7 @@ export async function findPlugin(type: string, binDirs: readonly string[]): Prom
   const skipped: string[] = [];
   for (const dir of binDirs) {
     const candidate = join(dir, type);
-    const why = await unusable(candidate);
+    const why = unusable(candidate);
     if (why === undefined) return candidate;
     if (why !== 'absent') skipped.push(`${candidate}: ${why}`);
   }

@@ -5,9 +5,9 @@
 // by us; what upstream does not keep (the interface name actually used, capability args such as portMappings,
 // the netns, the pod) rides along under `multusTs`, a key Go's decoder ignores.
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@multus-ts/cni';
+import { writeFileAtomicSync } from '@multus-ts/cni';
 import { z } from 'zod';
 
 export const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -204,11 +204,12 @@ export class DelegateCache {
   }
 
   async save(entry: CachedContainer): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     // No fsync: the rename keeps readers safe from partial files when the daemon dies; only a power loss could
     // lose the entry, and that also ends every attachment it describes (a reboot starts pods afresh).
-    await writeFileAtomic(cachePath(this.dir, entry.containerId), encodeCacheEntry(entry), {
+    // Synchronous: a small file on a local disk, on every ADD's critical path (see writeFileAtomicSync).
+    writeFileAtomicSync(cachePath(this.dir, entry.containerId), encodeCacheEntry(entry), {
       durable: false,
+      mkdirMode: 0o700,
     });
   }
 
