@@ -84,6 +84,10 @@ export const CNI_ERRORS = defineCatalogue({
     msg: 'cannot decode the output of plugin {path} ({command})',
   },
   ERR_PLUGIN_NO_RESULT: { code: CniCode.DecodeFailure, msg: 'plugin {path} printed no result for ADD' },
+  ERR_SPAWN_HELPER_LOST: {
+    code: CniCode.TryAgainLater,
+    msg: 'the spawn helper went away while running {path}; it may or may not have run, try again later',
+  },
 
   // ---- conflist execution (runtime.ts) ----
   ERR_CHECK_UNSUPPORTED: {

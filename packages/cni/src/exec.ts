@@ -1,5 +1,6 @@
 // Running one plugin binary: spawn with exactly the CNI environment, feed stdin, collect stdout/stderr under
-// caps, enforce a deadline, decode the outcome.
+// caps, enforce a deadline, decode the outcome. The process itself is started by a Spawner (spawner.ts):
+// Node's child_process by default, or the multus-spawn helper; every decision below holds for both.
 //
 // Decisions:
 // - The plugin runs as the leader of its own process group (detached => setsid). A timeout or an output cap
@@ -11,21 +12,19 @@
 //   retried a few times with a pause, as upstream does (6 attempts, 1 s apart by default).
 // - After the plugin exits, anything still holding its stdout/stderr open (a daemonised grandchild) gets a short
 //   grace period; then the pipes are closed so one leaky plugin cannot hang the caller.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CNI_ERRORS } from './catalogue.ts';
 import { CniError } from './errors.ts';
 import { decodePluginOutput, type FinishedRun, stoppedRunError } from './exec-decode.ts';
 import { buildPluginEnv, type CniArgsInput, type CniCommand } from './exec-env.ts';
+import { DEFAULT_DRAIN_GRACE_MS, directSpawner, type Spawner, type SpawnStop } from './spawner.ts';
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_STDOUT = 4 * 1024 * 1024;
 export const DEFAULT_MAX_STDERR = 1024 * 1024;
 export const DEFAULT_ETXTBSY_RETRIES = 5;
 export const DEFAULT_ETXTBSY_DELAY_MS = 1000;
-/** How long pipes may stay open after the plugin itself has exited. */
-const DRAIN_GRACE_MS = 500;
 
 export interface ExecPluginOptions {
   /** Absolute path of the plugin (from findPlugin). */
@@ -54,6 +53,8 @@ export interface ExecPluginOptions {
    * is found in the caller's file system, so its path must be the same under the new root (as upstream).
    */
   chrootDir?: string | undefined;
+  /** What starts the plugin process (default directSpawner, Node's child_process). */
+  spawner?: Spawner | undefined;
 }
 
 /** coreutils' chroot(8); it reports an exec failure of the plugin with exit 126 and the errno text. */
@@ -69,111 +70,30 @@ export interface ExecPluginResult {
   attempts: number;
 }
 
-type Stop = { kind: 'timeout' } | { kind: 'overflow'; stream: 'stdout' | 'stderr'; max: number };
-
 interface RawRun extends FinishedRun {
-  stopped?: Stop;
-}
-
-/** Kills the plugin's whole process group; the leader alone if the group is already gone. */
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  stopped?: SpawnStop;
 }
 
 /** One spawn. Resolves with the run, or with the spawn error (ETXTBSY, ENOENT, ...) when exec itself failed. */
-function spawnOnce(
+async function spawnOnce(
   opts: ExecPluginOptions,
   env: Record<string, string>,
   stdin: Uint8Array,
 ): Promise<RawRun | NodeJS.ErrnoException> {
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const caps = { stdout: opts.maxStdout ?? DEFAULT_MAX_STDOUT, stderr: opts.maxStderr ?? DEFAULT_MAX_STDERR };
-  return new Promise((resolve) => {
-    let child: ChildProcess;
-    try {
-      child = opts.chrootDir
-        ? spawn(CHROOT_BIN, [opts.chrootDir, opts.pluginPath], {
-            env,
-            stdio: ['pipe', 'pipe', 'pipe'],
-            detached: true,
-          })
-        : spawn(opts.pluginPath, [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    } catch (err) {
-      // Some exec failures (ETXTBSY among them) are thrown synchronously, others arrive as 'error' events.
-      resolve(err as NodeJS.ErrnoException);
-      return;
-    }
-    const chunks: Record<'stdout' | 'stderr', Buffer[]> = { stdout: [], stderr: [] };
-    const sizes = { stdout: 0, stderr: 0 };
-    let stopped: Stop | undefined;
-    let settled = false;
-    let drainTimer: NodeJS.Timeout | undefined;
-
-    const stop = (why: Stop) => {
-      if (stopped) return;
-      stopped = why;
-      killGroup(child);
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-    };
-    const deadline = setTimeout(() => stop({ kind: 'timeout' }), timeoutMs);
-
-    const finish = (value: RawRun | NodeJS.ErrnoException) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadline);
-      if (drainTimer) clearTimeout(drainTimer);
-      resolve(value);
-    };
-
-    for (const stream of ['stdout', 'stderr'] as const) {
-      child[stream]?.on('data', (chunk: Buffer) => {
-        if (stopped) return;
-        sizes[stream] += chunk.length;
-        if (sizes[stream] > caps[stream]) {
-          stop({ kind: 'overflow', stream, max: caps[stream] });
-          return;
-        }
-        chunks[stream].push(chunk);
-      });
-      child[stream]?.on('error', () => {
-        // a destroyed pipe; the outcome is decided by exit status and `stopped`
-      });
-    }
-    // A plugin may exit without reading stdin (VERSION, or an early failure): EPIPE here is not an error.
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(stdin);
-
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (child.pid === undefined) finish(err);
-    });
-    child.on('exit', () => {
-      drainTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }, DRAIN_GRACE_MS);
-    });
-    child.on('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
-      finish({
-        pluginPath: opts.pluginPath,
-        command: opts.command,
-        exitCode,
-        signal,
-        stdout: Buffer.concat(chunks.stdout),
-        stderr: Buffer.concat(chunks.stderr),
-        ...(stopped ? { stopped } : {}),
-      });
-    });
+  const spawner = opts.spawner ?? directSpawner;
+  const outcome = await spawner.run({
+    // chroot(8) goes through argv, never through a chroot of the caller (or of the spawn helper)
+    file: opts.chrootDir ? CHROOT_BIN : opts.pluginPath,
+    args: opts.chrootDir ? [opts.chrootDir, opts.pluginPath] : [],
+    env,
+    stdin,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxStdout: opts.maxStdout ?? DEFAULT_MAX_STDOUT,
+    maxStderr: opts.maxStderr ?? DEFAULT_MAX_STDERR,
+    drainGraceMs: DEFAULT_DRAIN_GRACE_MS,
   });
+  if (outcome instanceof Error) return outcome;
+  return { ...outcome, pluginPath: opts.pluginPath, command: opts.command };
 }
 
 function toBytes(stdin: Uint8Array | string): Uint8Array {
@@ -182,7 +102,8 @@ function toBytes(stdin: Uint8Array | string): Uint8Array {
 
 /**
  * Runs one plugin and decodes its answer. Throws CniError: code 4 for a bad environment value, 5 when the plugin
- * cannot be executed or floods its output, 11 on timeout, 6 for undecodable output, and the plugin's own error
+ * cannot be executed or floods its output, 11 on timeout (or when the spawn helper was lost mid-run: outcome
+ * unknown), 6 for undecodable output, and the plugin's own error
  * (or 999 with stderr in details) when it fails.
  */
 export async function execPlugin(opts: ExecPluginOptions): Promise<ExecPluginResult> {

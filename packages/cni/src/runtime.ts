@@ -32,6 +32,7 @@ import { type CapabilityArgs, pluginConfigBytes } from './inject.ts';
 import { type CniResult, parseResult } from './result.ts';
 import { pluginFailed } from './runtime-errors.ts';
 import { type GcOutcome, gcNetworkList } from './runtime-gc.ts';
+import type { Spawner } from './spawner.ts';
 import {
   assertSupportedVersion,
   CURRENT_VERSION,
@@ -55,6 +56,8 @@ export interface CniRuntimeOptions {
   chrootDir?: string | undefined;
   /** Called after every plugin run (for logs and metrics): stderr is never lost. */
   onPluginRun?: (event: PluginRunEvent) => void;
+  /** What starts plugin processes (default directSpawner; HelperSpawner keeps forks out of this process). */
+  spawner?: Spawner | undefined;
 }
 
 export interface PluginRunEvent {
@@ -132,6 +135,7 @@ export class CniRuntime {
         maxStdout: this.#opts.maxStdout,
         maxStderr: this.#opts.maxStderr,
         chrootDir: this.#opts.chrootDir,
+        spawner: this.#opts.spawner,
       });
       this.#report(list, plugin, command, started, run.stderr, undefined, rt?.ifName);
       return run.output;
@@ -314,6 +318,7 @@ export class CniRuntime {
       passEnv: this.#opts.passEnv,
       maxStdout: this.#opts.maxStdout,
       maxStderr: this.#opts.maxStderr,
+      spawner: this.#opts.spawner,
     });
     return parseVersionReply(run.output ?? {});
   }

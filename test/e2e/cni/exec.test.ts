@@ -1,17 +1,53 @@
 // execPlugin against fake plugins that record what they receive: the exact environment and stdin, output caps,
-// the timeout that kills the whole process group, error decoding, and the "text file busy" retry.
-import { closeSync, openSync, writeSync } from 'node:fs';
+// the timeout that kills the whole process group, error decoding, and the "text file busy" retry. Every case
+// runs twice: with Node's child_process (directSpawner) and through the multus-spawn helper (HelperSpawner),
+// which must behave the same.
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CNI_ENV_NAMES, execPlugin, PluginExecError } from '@multus-ts/cni';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CNI_ENV_NAMES,
+  directSpawner,
+  type ExecPluginOptions,
+  execPlugin as execPluginWith,
+  HelperSpawner,
+  PluginExecError,
+  type Spawner,
+} from '@multus-ts/cni';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { installFakePlugin, isAlive, RECORD_ENV, readCalls } from '../../support/fake-plugins/install.ts';
 import { TestScope } from '../../support/netns.ts';
 import { rejected } from './setup.ts';
 
 afterAll(() => TestScope.cleanupAll());
 
-describe('execPlugin with fake plugins', () => {
+const SPAWN_HELPER = join(import.meta.dirname, '../../../packages/shim/multus-spawn');
+
+/** The helper binary is built by `make build`; a test that needs it fails when it is missing. */
+function helperSpawner(): HelperSpawner {
+  if (!existsSync(SPAWN_HELPER)) {
+    throw new Error(`multus-spawn is missing at ${SPAWN_HELPER}: run \`make build\` first`);
+  }
+  return new HelperSpawner({
+    helperPath: SPAWN_HELPER,
+    onFallback: (reason) => {
+      throw new Error(`HelperSpawner fell back to direct spawning: ${reason}`);
+    },
+  });
+}
+
+describe.each([
+  ['direct (child_process)', () => directSpawner],
+  ['multus-spawn helper', helperSpawner],
+] as const)('execPlugin with fake plugins, spawner: %s', (_name, makeSpawner) => {
+  let spawner: Spawner;
+  const execPlugin = (opts: ExecPluginOptions) => execPluginWith({ ...opts, spawner });
+  beforeAll(() => {
+    spawner = makeSpawner();
+  });
+  afterAll(async () => {
+    await spawner.close?.();
+  });
   let scope: TestScope;
   let bin: string;
   let record: string;
@@ -63,6 +99,16 @@ describe('execPlugin with fake plugins', () => {
       PATH: process.env['PATH'],
     });
     expect(JSON.stringify(call!.stdin)).toBe(stdin);
+  });
+
+  it('starts the plugin from the process this spawner says (Node itself, or the helper)', async () => {
+    const path = join(bin, 'ppid');
+    await writeFile(path, '#!/bin/sh\nprintf \'{"cniVersion":"1.0.0","ppid":%s}\' "$PPID"\n');
+    await chmod(path, 0o755);
+    const r = await execPlugin({ ...base, pluginPath: path, command: 'ADD', stdin: '{}' });
+    const expected = spawner instanceof HelperSpawner ? spawner.pid : process.pid;
+    expect(expected).toBeTypeOf('number');
+    expect(r.output).toEqual({ cniVersion: '1.0.0', ppid: expected });
   });
 
   it('passes nothing but CNI variables when the pass-through list is empty', async () => {
