@@ -26,6 +26,7 @@ import {
   pluginRunObserver,
   startMetricsServer,
 } from './metrics/index.ts';
+import { makePluginSpawner } from './plugin-spawner.ts';
 import { buildServer, closeKeepingSocket, listenOnSocket } from './server/server.ts';
 import { DelegateCache } from './store/delegate-cache.ts';
 
@@ -132,6 +133,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (swept > 0) logger.info({ dir, swept }, 'removed temp files left by a previous daemon');
   }
 
+  const spawner = makePluginSpawner(env, logger);
   const engine = new Engine({
     pods,
     nads,
@@ -153,6 +155,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     delegateTimeoutMs: cfg.ours.delegateTimeoutSeconds * 1000,
     chrootDir: cfg.server.chrootDir || undefined,
     onPluginRun: pluginRunObserver(logger, metrics),
+    spawner,
   });
 
   if (cfg.ours.hotplug) {
@@ -230,6 +233,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         perNode?.manager.stop(),
       ]);
       await events.flush();
+      // After the requests in flight: the helper finishes what it still runs (hot-plug passes cut short).
+      await spawner.close?.();
       apis.client.close();
       await metricsServer?.close();
     },

@@ -2,6 +2,7 @@
 // the upstream /delegate API. Real daemon, shim, plugins and namespaces; once against the Kubernetes API
 // emulator and once against a real kube-apiserver (`make apiserver`), the daemon with in-cluster credentials of
 // the deployment's multus ServiceAccount either way.
+import { chmod, readFile, readlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -217,6 +218,30 @@ describe.each(BACKENDS)('on the %s', (backend) => {
       expect(res.status).toBe(400);
       expect(JSON.parse(res.body).code).toBe(4);
     });
+  });
+
+  it('delegates are started by multus-spawn (a child of the daemon), not forked from the daemon', async () => {
+    const record = join(h.binDir, `ppid-${process.pid}.txt`);
+    const plugin = join(h.binDir, 'ppid-rec');
+    await writeFile(
+      plugin,
+      `#!/bin/sh\ncat >/dev/null\necho "$CNI_COMMAND $PPID" >> ${record}\nprintf '{"cniVersion":"1.0.0"}'\n`,
+    );
+    await chmod(plugin, 0o755);
+    await h.createNad('default', 'ppid', { cniVersion: '1.0.0', type: 'ppid-rec' });
+    const sb = await pod('ppid', { 'k8s.v1.cni.cncf.io/networks': 'ppid' });
+    expect((await h.shim('ADD', sb)).code).toBe(0);
+    expect((await h.shim('DEL', sb)).code).toBe(0);
+    made.splice(made.indexOf(sb), 1);
+    const lines = (await readFile(record, 'utf8')).trim().split('\n');
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['ADD', 'DEL']);
+    const parents = new Set(lines.map((l) => Number(l.split(' ')[1])));
+    expect(parents.size).toBe(1); // one long-lived helper
+    const [helper] = [...parents];
+    expect(helper).not.toBe(h.daemon?.pid);
+    expect(await readlink(`/proc/${helper}/exe`)).toMatch(/\/multus-spawn$/);
+    const status = await readFile(`/proc/${helper}/status`, 'utf8');
+    expect(Number(/^PPid:\s+(\d+)$/m.exec(status)?.[1])).toBe(h.daemon?.pid);
   });
 
   it('the service account was never refused (401/403) in the whole run', async () => {

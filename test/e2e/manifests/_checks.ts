@@ -17,6 +17,7 @@ import {
 /** Paths of the image (images/Dockerfile); the manifest must call exactly these. */
 export const IMAGE_DAEMON_MAIN = '/usr/src/multus-ts/dist/main.js';
 export const IMAGE_SHIM = '/usr/src/multus-ts/bin/multus-shim';
+export const IMAGE_SPAWN_HELPER = '/usr/src/multus-ts/bin/multus-spawn';
 export const IMAGE_INSTALL_SCRIPT = '/usr/src/multus-ts/bin/install-multus.sh';
 /** Where upstream's and our shim look for the socket when 00-multus.conf has no daemonSocketDir. */
 export const SHIM_DEFAULT_SOCKET_DIR = '/run/multus';

@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE_DAEMON_MAIN, IMAGE_INSTALL_SCRIPT, IMAGE_SHIM } from './_checks.ts';
+import { spawnHelperCandidates } from '../../../packages/daemon/src/plugin-spawner.ts';
+import { IMAGE_DAEMON_MAIN, IMAGE_INSTALL_SCRIPT, IMAGE_SHIM, IMAGE_SPAWN_HELPER } from './_checks.ts';
 import { daemonContainer, loadYamlObjects, PLAIN_MANIFEST, podSpecOf, REPO_ROOT } from './_manifests.ts';
 
 interface Instruction {
@@ -112,7 +113,12 @@ describe('images/Dockerfile', () => {
     expect(runs.some((r) => /npm install --global .*pnpm@10\b/.test(r))).toBe(true);
     expect(runs.some((r) => r.includes('pnpm install --frozen-lockfile'))).toBe(true);
     expect(
-      runs.some((r) => /\bmake build\b/.test(r) && r.includes('readelf -l packages/shim/multus-shim')),
+      runs.some(
+        (r) =>
+          /\bmake build\b/.test(r) &&
+          r.includes('readelf -l packages/shim/multus-shim') &&
+          r.includes('readelf -l packages/shim/multus-spawn'),
+      ),
     ).toBe(true);
   });
 
@@ -141,8 +147,11 @@ describe('images/Dockerfile', () => {
     expect(c).toEqual([
       { from: 'builder', src: ['/src/packages/daemon/dist/'], dest: `${dirname(IMAGE_DAEMON_MAIN)}/` },
       { from: 'builder', src: ['/src/packages/shim/multus-shim'], dest: IMAGE_SHIM },
+      { from: 'builder', src: ['/src/packages/shim/multus-spawn'], dest: IMAGE_SPAWN_HELPER },
       { from: undefined, src: ['images/install-multus.sh'], dest: IMAGE_INSTALL_SCRIPT },
     ]);
+    // The daemon finds multus-spawn there by itself (the first place it looks, beside dist/).
+    expect(spawnHelperCandidates(dirname(IMAGE_DAEMON_MAIN))[0]).toBe(IMAGE_SPAWN_HELPER);
     // What the builder produces at those sources: make build's outputs.
     expect(readFileSync(join(REPO_ROOT, 'scripts/build.ts'), 'utf8')).toContain(
       "'packages/daemon/dist/main.js'",
@@ -178,6 +187,7 @@ describe('.dockerignore', () => {
       'packages/daemon/node_modules/zod',
       'packages/daemon/dist/main.js',
       'packages/shim/multus-shim',
+      'packages/shim/multus-spawn',
       'packages/shim/build/fuzz-wire',
       '.tools/bin/node',
       '.git/HEAD',

@@ -28,6 +28,7 @@ export function makeRuntime(deps: EngineDeps, conf: MultusNetConf): CniRuntime {
     passEnv: deps.passEnv ?? ['PATH'],
     ...(deps.chrootDir ? { chrootDir: deps.chrootDir } : {}),
     ...(deps.onPluginRun ? { onPluginRun: deps.onPluginRun } : {}),
+    ...(deps.spawner ? { spawner: deps.spawner } : {}),
   });
 }
 

@@ -1,6 +1,6 @@
 // What the engine needs from the outside world, as interfaces: the Kubernetes side (pods, NADs, status, events)
 // comes from kube/ in production and from fakes in unit tests; netns operations from routes.ts.
-import type { PluginRunEvent } from '@multus-ts/cni';
+import type { PluginRunEvent, Spawner } from '@multus-ts/cni';
 import type { ConfDirReader, Nad } from '@multus-ts/netspec';
 import type { PatchOutcome } from '../kube/status.ts';
 
@@ -91,4 +91,6 @@ export interface EngineDeps {
   /** Variables of the daemon's environment passed to delegates (PATH at least). */
   passEnv?: readonly string[];
   onPluginRun?: (event: PluginRunEvent) => void;
+  /** How plugin processes are started (default: Node's child_process). */
+  spawner?: Spawner;
 }
