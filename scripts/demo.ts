@@ -71,8 +71,7 @@ async function main(): Promise<number> {
       say(`  CNI ADD through multus-shim: exit 0 in ${ms} ms`);
       say('  ip -br addr (in the pod network namespace):');
       for (const line of await ipBrief(sb)) say(`    ${line}`);
-      const status =
-        (await h.podAnnotations('default', p.name))['k8s.v1.cni.cncf.io/network-status'] ?? '(none)';
+      const status = await h.networkStatus('default', p.name).catch(() => '(none)');
       say('  k8s.v1.cni.cncf.io/network-status:');
       for (const line of status.split('\n')) say(`    ${line}`);
     }

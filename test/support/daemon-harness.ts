@@ -25,6 +25,8 @@ export { BACKENDS, type Backend } from './apiserver/index.ts';
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const DAEMON_MAIN = join(REPO_ROOT, 'packages/daemon/dist/main.js');
 export const SHIM_BIN = join(REPO_ROOT, 'packages/shim/multus-shim');
+/** The daemon finds it beside its code (packages/shim from packages/daemon/dist); so do the benchmarks. */
+export const SPAWN_HELPER_BIN = join(REPO_ROOT, 'packages/shim/multus-spawn');
 export const NODE_NAME = 'node-1';
 
 export interface HarnessOptions {
@@ -83,6 +85,7 @@ function requireBuilt(): void {
   for (const [what, path] of [
     ['daemon bundle (make build)', DAEMON_MAIN],
     ['multus-shim (make build)', SHIM_BIN],
+    ['multus-spawn (make build)', SPAWN_HELPER_BIN],
   ] as const) {
     if (!existsSync(path)) throw new Error(`e2e: the ${what} is missing at ${path}: run make build first`);
   }
@@ -352,14 +355,28 @@ export class NodeHarness {
     return pod.metadata?.annotations ?? {};
   }
 
-  /** Runs multus-shim as the runtime would, with 00-multus.conf (or `stdin`: text, or bytes as they are) on stdin. */
-  async shim(
+  /**
+   * The pod's network-status annotation once it is there. The daemon writes it right after ADD's reply, so a
+   * caller that has just seen ADD succeed may be a few milliseconds early; this waits (bounded) instead.
+   */
+  async networkStatus(namespace: string, name: string, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = (await this.podAnnotations(namespace, name))['k8s.v1.cni.cncf.io/network-status'];
+      if (value !== undefined) return value;
+      if (Date.now() > deadline)
+        throw new Error(`no network-status on ${namespace}/${name} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** The environment a runtime gives multus-shim for `command` on the sandbox `sb`. */
+  shimEnv(
     command: string,
     sb: SandboxRef,
-    opts: { ifName?: string; stdin?: string | Buffer; env?: Record<string, string> } = {},
-  ): Promise<ShimOutcome> {
-    const stdin = opts.stdin ?? (await this.multusConf());
-    const env: Record<string, string> = {
+    opts: { ifName?: string; env?: Record<string, string> } = {},
+  ): Record<string, string> {
+    return {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       CNI_COMMAND: command,
       CNI_CONTAINERID: sb.containerId,
@@ -370,6 +387,16 @@ export class NodeHarness {
       MULTUS_SHIM_READY_TIMEOUT_MS: '20000',
       ...opts.env,
     };
+  }
+
+  /** Runs multus-shim as the runtime would, with 00-multus.conf (or `stdin`: text, or bytes as they are) on stdin. */
+  async shim(
+    command: string,
+    sb: SandboxRef,
+    opts: { ifName?: string; stdin?: string | Buffer; env?: Record<string, string> } = {},
+  ): Promise<ShimOutcome> {
+    const stdin = opts.stdin ?? (await this.multusConf());
+    const env = this.shimEnv(command, sb, opts);
     const child = spawn(SHIM_BIN, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

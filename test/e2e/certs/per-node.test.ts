@@ -97,13 +97,17 @@ async function addPod(name: string): Promise<void> {
   h.emulator.stats.reset();
   const out = await h.shim('ADD', sb);
   expect(out.code, `${out.stdout}\n${h.daemonLog.slice(-3000)}`).toBe(0);
-  // Every request of this ADD came from the daemon's node certificate.
-  expect(h.emulator.stats.count({ verb: 'patch', resource: 'pods/status', code: 200 })).toBe(1);
+  // Every request of this ADD came from the daemon's node certificate (the status PATCH follows the reply).
+  const patched = () => h.emulator.stats.count({ verb: 'patch', resource: 'pods/status', code: 200 });
+  for (const deadline = Date.now() + 10_000; patched() === 0 && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(patched()).toBe(1);
   const who = h.emulator.auth.log.entries();
   expect(who.length).toBeGreaterThan(0);
   expect(who.every((e) => e.user === NODE_USER && e.credential.startsWith('x509:'))).toBe(true);
-  const status = (await h.podAnnotations('default', name))['k8s.v1.cni.cncf.io/network-status'];
-  expect(JSON.parse(status ?? '[]').map((s: { name: string }) => s.name)).toEqual(['cbr0', 'default/mv']);
+  const status = await h.networkStatus('default', name);
+  expect(JSON.parse(status).map((s: { name: string }) => s.name)).toEqual(['cbr0', 'default/mv']);
 }
 
 const storedSerial = async () => {

@@ -72,9 +72,7 @@ describe.each(BACKENDS)('on the %s', (backend) => {
       expect(out.code, out.stdout + h.daemonLog.slice(-2000)).toBe(0);
       const defaults = (await listRoutes(sb.netnsName, '-4')).filter((r) => r.dst === 'default');
       expect(defaults).toEqual([expect.objectContaining({ gateway: '10.1.1.254', dev: 'net1' })]);
-      const status = JSON.parse(
-        (await h.podAnnotations('default', 'gw-pod'))['k8s.v1.cni.cncf.io/network-status']!,
-      );
+      const status = JSON.parse(await h.networkStatus('default', 'gw-pod'));
       expect(status[1]).toMatchObject({ name: 'default/mv', 'default-route': ['10.1.1.254'] });
     });
 

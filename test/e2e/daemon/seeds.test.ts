@@ -43,9 +43,7 @@ describe.each(BACKENDS)('on the %s', (backend) => {
       expect(links).toEqual(['eth0', 'lo', 'net1']);
       const net1 = await linkAddresses(sb.netnsName, 'net1');
       expect(net1[0]).toMatch(/^192\.168\.1\.2(0\d|1[0-6])\/24$/);
-      const status = JSON.parse(
-        (await h.podAnnotations('default', 'samplepod'))['k8s.v1.cni.cncf.io/network-status']!,
-      );
+      const status = JSON.parse(await h.networkStatus('default', 'samplepod'));
       expect(status).toHaveLength(2);
       expect(status[0]).toMatchObject({ name: 'cbr0', interface: 'eth0', default: true });
       expect(status[0].ips[0]).toMatch(/^10\.244\.1\./);
@@ -64,7 +62,7 @@ describe.each(BACKENDS)('on the %s', (backend) => {
       });
       expect(out.code, out.stdout).toBe(0);
       expect(await ifnames(sb)).toEqual(['eth0', 'lo', 'net1', 'net2']);
-      const status = statusOf(await h.podAnnotations('default', 'samplepod-twice'));
+      const status = statusOf(await h.networkStatus('default', 'samplepod-twice'));
       expect(status.map((s) => [s['name'], s['interface']])).toEqual([
         ['cbr0', 'eth0'],
         ['default/macvlan-conf', 'net1'],
@@ -98,7 +96,7 @@ describe.each(BACKENDS)('on the %s', (backend) => {
       ]);
       const ext0 = (await listLinks(sb.netnsName)).find((l) => l.ifname === 'ext0');
       expect(ext0?.address).toBe('c2:11:22:33:44:55');
-      const status = statusOf(await h.podAnnotations('default', 'json-pod'));
+      const status = statusOf(await h.networkStatus('default', 'json-pod'));
       expect(status[1]).toMatchObject({
         name: 'default/macvlan-static',
         interface: 'ext0',
@@ -126,7 +124,7 @@ describe.each(BACKENDS)('on the %s', (backend) => {
       expect(standalone.out.code, standalone.out.stdout).toBe(0);
       expect(await ifnames(standalone.sb)).toEqual(['eth0', 'lo']);
       expect((await linkAddresses(standalone.sb.netnsName, 'eth0'))[0]).toMatch(/^172\.81\.0\./);
-      const status = statusOf(await h.podAnnotations('default', 'standalone'));
+      const status = statusOf(await h.networkStatus('default', 'standalone'));
       expect(status).toEqual([
         expect.objectContaining({ name: 'kube-system/macvlan-vlan0', interface: 'eth0', default: true }),
       ]);
@@ -293,8 +291,8 @@ describe.each(BACKENDS)('on the %s', (backend) => {
   });
 });
 
-function statusOf(annotations: Record<string, string>) {
-  return JSON.parse(annotations['k8s.v1.cni.cncf.io/network-status'] ?? '[]') as Record<string, unknown>[];
+function statusOf(value: string) {
+  return JSON.parse(value) as Record<string, unknown>[];
 }
 
 async function ifnames(sb: SandboxRef): Promise<string[]> {

@@ -54,6 +54,7 @@ async function runningPod(name: string): Promise<SandboxRef> {
   live.push(sb);
   const add = await h.shim('ADD', sb);
   expect(add.code, add.stdout + h.daemonLog.slice(-3000)).toBe(0);
+  await h.networkStatus(sb.namespace, sb.name); // ADD's own status write, which follows its reply, is done
   return sb;
 }
 

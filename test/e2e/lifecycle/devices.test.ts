@@ -103,9 +103,7 @@ describe('device-plugin resources', () => {
       `default-sriov-net-${sb.containerId}_net1`,
       `default-sriov-net-${sb.containerId}_net2`,
     ]);
-    const status = JSON.parse(
-      (await h.podAnnotations('default', 'sriov-pod'))['k8s.v1.cni.cncf.io/network-status']!,
-    );
+    const status = JSON.parse(await h.networkStatus('default', 'sriov-pod'));
     expect(status[1]['device-info']).toEqual({
       type: 'pci',
       version: '1.1.0',

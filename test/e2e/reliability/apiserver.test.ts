@@ -158,6 +158,41 @@ describe('API server slow (2 s per request)', () => {
   }, 90_000);
 });
 
+describe('network-status is written after the reply', () => {
+  const STATUS = 'k8s.v1.cni.cncf.io/network-status';
+
+  it('a slow status PATCH does not hold up ADD; a DEL right after waits for it to land', async () => {
+    const sb = await cachedPod('status-slow');
+    h.emulator.faults.setLatency(1500, { verb: 'patch', resource: 'pods/status' });
+    const t0 = Date.now();
+    const add = await h.shim('ADD', sb);
+    const addMs = Date.now() - t0;
+    expect(shimCode(add), add.stdout + h.daemonLog.slice(-2000)).toBe(0);
+    expect(addMs).toBeLessThan(1500); // the runtime had its answer before the PATCH was answered
+    expect((await h.podAnnotations('default', sb.name))[STATUS]).toBeUndefined();
+    // The container's next operation is ordered after the write: the annotation is there when DEL starts work.
+    const del = await h.shim('DEL', sb);
+    expect(shimCode(del), del.stdout).toBe(0);
+    made.splice(made.indexOf(sb), 1);
+    const status = JSON.parse((await h.podAnnotations('default', sb.name))[STATUS] ?? '[]') as {
+      name: string;
+    }[];
+    expect(status.map((s) => s.name)).toEqual(['cbr0', 'default/mv']);
+  });
+
+  it('a status PATCH that fails with 500 is retried, and the annotation lands', async () => {
+    const sb = await cachedPod('status-retry');
+    h.emulator.stats.reset();
+    h.emulator.faults.failNext(2, { code: 500, match: { verb: 'patch', resource: 'pods/status' } });
+    const add = await h.shim('ADD', sb);
+    expect(shimCode(add), add.stdout + h.daemonLog.slice(-2000)).toBe(0);
+    await waitUntil('network-status after two failed PATCHes', async () => {
+      return (await h.podAnnotations('default', sb.name))[STATUS] !== undefined;
+    });
+    expect(h.emulator.stats.snapshot().byVerbResource['patch pods/status']).toBe(3);
+  });
+});
+
 describe('API server answering 500', () => {
   it('cached pods still get their networks, unseen ones code 11, DEL succeeds, informers recover', async () => {
     const cached = await cachedPod('e500-cached');

@@ -185,21 +185,25 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
     );
   }
   const tStatus = performance.now();
-  const patched = await deps.status.write(pod.namespace, pod.name, formatNetworkStatus(statuses));
-  if (!patched.ok) {
-    // The pod has its networks; a failed annotation write must not tear them down (upstream #1407).
-    log.warn({ status: patched.status, reason: patched.reason }, 'could not write network-status');
-  }
-  const tEnd = performance.now();
-  // Events after the status write: they are fire-and-forget, and sent first they would queue ahead of the PATCH
-  // on the connection to the API server.
-  for (const [i, a] of plan.entries()) {
-    deps.events.record(pod, {
-      type: 'Normal',
-      reason: 'AddedInterface',
-      message: `Add ${a.ifName} [${ipsOf(results[i]!).join(' ')}] from ${a.network}`,
-    });
-  }
+  const value = formatNetworkStatus(statuses);
+  // After the reply: the runtime does not read the annotation, and an API round trip (milliseconds, far more on a
+  // loaded API server) would otherwise sit on every pod's start. The container's turn is held until it is done.
+  ctx.afterReply.push(async () => {
+    const patched = await writeStatus(deps, pod, value);
+    if (!patched.ok) {
+      // The pod has its networks; a failed annotation write must not tear them down (upstream #1407).
+      log.warn({ status: patched.status, reason: patched.reason }, 'could not write network-status');
+    }
+    // Events after the status write: they are fire-and-forget, and sent first they would queue ahead of the
+    // PATCH on the connection to the API server.
+    for (const [i, a] of plan.entries()) {
+      deps.events.record(pod, {
+        type: 'Normal',
+        reason: 'AddedInterface',
+        message: `Add ${a.ifName} [${ipsOf(results[i]!).join(' ')}] from ${a.network}`,
+      });
+    }
+  });
   log.debug(
     {
       ms: {
@@ -207,7 +211,6 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
         plan: +(tRun - tPlan).toFixed(2),
         delegates: +(tRoutes - tRun).toFixed(2),
         routesAndStatus: +(tStatus - tRoutes).toFixed(2),
-        patch: +(tEnd - tStatus).toFixed(2),
       },
     },
     'ADD timings',
@@ -216,6 +219,23 @@ export async function runAdd(ctx: RequestContext): Promise<CniReply> {
   const master = results[plan.findIndex((a) => a.master)] ?? results[0];
   const out = master ? convertResult(master, version as never) : emptyResult(version as never);
   return { cniVersion: version, result: out as Record<string, unknown> };
+}
+
+/** Transient API failures (no answer, 429, 5xx) are retried twice, 100 ms then 400 ms later; the rest are final. */
+const STATUS_RETRY_DELAYS_MS = [100, 400];
+
+async function writeStatus(
+  deps: RequestContext['deps'],
+  pod: PodInfo,
+  value: string,
+): ReturnType<RequestContext['deps']['status']['write']> {
+  for (let attempt = 0; ; attempt++) {
+    const out = await deps.status.write(pod.namespace, pod.name, value);
+    const transient = !out.ok && (out.status === undefined || out.status === 429 || out.status >= 500);
+    const delay = STATUS_RETRY_DELAYS_MS[attempt];
+    if (!transient || delay === undefined) return out;
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
 
 async function copyDeviceInfo(from: string, to: string): Promise<void> {

@@ -15,6 +15,11 @@ export interface RequestContext {
   runtime: CniRuntime;
   cache: DelegateCache;
   limiter: PriorityLimiter;
+  /**
+   * Work that follows the reply (ADD's network-status write and events): the engine runs it after the runtime has
+   * its answer, still holding the container's turn, so the next operation on that container starts after it.
+   */
+  afterReply: (() => Promise<void>)[];
 }
 
 export function makeRuntime(deps: EngineDeps, conf: MultusNetConf): CniRuntime {
@@ -47,6 +52,7 @@ export function makeContext(
     runtime: makeRuntime(deps, conf),
     cache: new DelegateCache(conf.cniDir),
     limiter,
+    afterReply: [],
   };
 }
 

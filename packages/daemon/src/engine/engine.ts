@@ -24,15 +24,17 @@ export class Engine implements CniService {
   readonly #perContainer = new KeyedMutex();
   readonly #gcGate = new SharedExclusiveGate();
   #inFlight = 0;
+  /** Requests answered whose after-reply work (network-status, events) is still running. */
+  #tails = 0;
 
   constructor(deps: EngineDeps) {
     this.deps = deps;
     this.limiter = new PriorityLimiter(deps.maxConcurrentDelegates ?? DEFAULT_MAX_CONCURRENT_DELEGATES);
   }
 
-  /** Requests being handled right now (waiting or running). */
+  /** Requests being handled right now (waiting, running, or finishing after their reply). */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#inFlight + this.#tails;
   }
 
   async cni(call: CniCall): Promise<CniReply> {
@@ -80,6 +82,36 @@ export class Engine implements CniService {
     return makeContext(call, parseMultusNetConf(merged), this.deps, this.limiter);
   }
 
+  /**
+   * Runs `work` in the container's turn and resolves with its reply as soon as it has one; the context's
+   * after-reply tasks then run in the same turn, so the container's next operation waits for them. Their failures
+   * are theirs to log: the runtime already has its answer.
+   */
+  #answerThenFinish(ctx: RequestContext, work: () => Promise<CniReply>): Promise<CniReply> {
+    return new Promise((resolve, reject) => {
+      this.#gcGate
+        .shared(() =>
+          this.#perContainer.run(ctx.call.containerId, async () => {
+            const reply = await work();
+            this.#tails++; // before the reply leaves: no moment where the daemon looks idle with work pending
+            resolve(reply);
+            try {
+              // Let the reply be written first: the tasks' first steps (building a request) are synchronous.
+              await new Promise((r) => setImmediate(r));
+              for (const task of ctx.afterReply.splice(0)) {
+                await task().catch((err: unknown) =>
+                  ctx.log.error({ err: (err as Error).message }, 'after-reply task failed'),
+                );
+              }
+            } finally {
+              this.#tails--;
+            }
+          }),
+        )
+        .catch(reject);
+    });
+  }
+
   async #dispatch(call: CniCall): Promise<CniReply> {
     if (call.command === 'VERSION') {
       return { cniVersion: '1.1.0', result: versionReply('1.1.0') as unknown as Record<string, unknown> };
@@ -87,7 +119,7 @@ export class Engine implements CniService {
     const ctx = this.contextFor(call);
     switch (call.command) {
       case 'ADD':
-        return this.#gcGate.shared(() => this.#perContainer.run(call.containerId, () => runAdd(ctx)));
+        return this.#answerThenFinish(ctx, () => runAdd(ctx));
       case 'DEL':
         return this.#gcGate.shared(() => this.#perContainer.run(call.containerId, () => runDel(ctx)));
       case 'CHECK':

@@ -71,6 +71,9 @@ describe('instrumentService', () => {
     };
     const svc = instrumentService(inner, { logger: log });
     await svc.cni(call('ADD'));
+    // "done" is written once the reply is on its way (after the I/O turn), still with the request's identity
+    expect(json().map((l) => l['msg'])).not.toContain('ADD request done');
+    await new Promise((r) => setImmediate(r));
     await expect(svc.cni(call('CHECK'))).rejects.toThrow('try later');
     const lines = json();
     expect(lines.map((l) => l['msg'])).toEqual([

@@ -38,8 +38,11 @@ export function instrumentService(service: CniService, opts: InstrumentOptions =
       throw err;
     } finally {
       const seconds = (performance.now() - started) / 1000;
-      if (result === 'success')
-        logger?.info({ durationMs: Math.round(seconds * 1e4) / 10 }, `${what} request done`);
+      // Logged once the reply is on its way: formatting a line is not the runtime's wait.
+      if (result === 'success' && logger) {
+        const durationMs = Math.round(seconds * 1e4) / 10;
+        setImmediate(() => logger.info({ durationMs }, `${what} request done`));
+      }
       if (timed) metrics?.observeCniRequest(call.command, result, seconds);
     }
   };
