@@ -2,7 +2,7 @@
 // a time bound that still cleans up, and the headline rows run.ts turns into the README table. Files whose name
 // starts with `_` are not benchmarks (run.ts skips them).
 import { existsSync, readFileSync } from 'node:fs';
-import { DAEMON_MAIN, SHIM_BIN } from '../support/daemon-harness.ts';
+import { DAEMON_MAIN, SHIM_BIN, SPAWN_HELPER_BIN } from '../support/daemon-harness.ts';
 import { ipPath, netnsExists, run } from '../support/netns.ts';
 
 export interface Summary {
@@ -39,6 +39,7 @@ export function requireBuild(): void {
   const missing = [
     ['daemon bundle', DAEMON_MAIN],
     ['multus-shim', SHIM_BIN],
+    ['multus-spawn', SPAWN_HELPER_BIN],
   ].filter(([, path]) => !existsSync(path ?? ''));
   if (missing.length > 0) {
     throw new Error(

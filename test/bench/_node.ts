@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CniRuntime, parseNetworkConfig } from '@multus-ts/cni';
-import type { NodeHarness, SandboxRef } from '../support/daemon-harness.ts';
+import { CniRuntime, HelperSpawner, parseNetworkConfig } from '@multus-ts/cni';
+import { type NodeHarness, type SandboxRef, SHIM_BIN, SPAWN_HELPER_BIN } from '../support/daemon-harness.ts';
 import { deleteNetns, inBatches, sleep } from './_lib.ts';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
@@ -59,13 +59,41 @@ export interface TimedShim {
   detail: string;
 }
 
-/** One CNI call through the real shim, timed from spawn to exit (what a runtime waits for). */
+let spawner: HelperSpawner | undefined;
+
+/**
+ * How the benchmarks start processes, the shim as a container runtime would and the floor's plugins: through
+ * multus-spawn, like the daemon. A runtime (Go: clone with CLONE_VFORK) pays next to nothing to start the shim, and
+ * the floor is meant to be the plugins' own exec time; Node's child_process.spawn from this 200 MB benchmark process
+ * costs ~6 ms of fork per process, which would be charged to the shim once and to the floor once per delegate.
+ */
+export function benchSpawner(): HelperSpawner {
+  spawner ??= new HelperSpawner({
+    helperPath: SPAWN_HELPER_BIN,
+    onFallback: (reason) => {
+      throw new Error(`bench: multus-spawn unusable (${reason}): run \`make build\` first`);
+    },
+  });
+  return spawner;
+}
+
+/** One CNI call through the real shim, timed from the request to start it to its exit (what a runtime waits for). */
 export async function timedShim(h: NodeHarness, command: 'ADD' | 'DEL', sb: SandboxRef): Promise<TimedShim> {
-  const stdin = await h.multusConf();
+  const stdin = Buffer.from(await h.multusConf());
+  const env = h.shimEnv(command, sb);
   const t = performance.now();
-  const out = await h.shim(command, sb, { stdin });
+  const out = await benchSpawner().run({
+    file: SHIM_BIN,
+    args: [],
+    env,
+    stdin,
+    timeoutMs: 300_000,
+    maxStdout: 8 << 20,
+    maxStderr: 1 << 20,
+  });
   const ms = performance.now() - t;
-  return { ms, code: out.code, detail: `${out.stdout}${out.stderr}`.slice(0, 400) };
+  if (out instanceof Error) return { ms, code: null, detail: `cannot start the shim: ${out.message}` };
+  return { ms, code: out.exitCode, detail: `${out.stdout}${out.stderr}`.slice(0, 400) };
 }
 
 /** Throws with the daemon's recent log when a call failed. */
@@ -115,14 +143,19 @@ export async function delegatesOf(h: NodeHarness, containerId: string): Promise<
 
 /**
  * The floor: the same delegates run in order by CniRuntime (same bin dir of node-namespace launchers, same kind of
- * sandbox namespace), with nothing of multus around them. DEL runs them in reverse, as the daemon does.
+ * sandbox namespace, started through multus-spawn as the daemon starts them), with nothing of multus around them. DEL runs them in reverse, as the daemon does.
  */
 export class Floor {
   readonly #runtime: CniRuntime;
   readonly #delegates: FloorDelegate[];
 
   constructor(h: NodeHarness, cacheDir: string, delegates: FloorDelegate[]) {
-    this.#runtime = new CniRuntime({ binDirs: [h.binDir], cacheDir, passEnv: ['PATH'] });
+    this.#runtime = new CniRuntime({
+      binDirs: [h.binDir],
+      cacheDir,
+      passEnv: ['PATH'],
+      spawner: benchSpawner(),
+    });
     this.#delegates = delegates;
   }
 
