@@ -159,11 +159,12 @@ static void flush_results(void) {
 /* ---- one child ------------------------------------------------------------------------------------ */
 
 static _Noreturn void exec_child(const char *path, char **argv, char **envp, const int fds[3], int report) {
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int s = 1; s < NSIG; s++) {
-    if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, NULL); /* EINVAL for libc-reserved numbers: fine */
+  /* Every disposition back to SIG_DFL through the raw system call: libc's sigaction refuses the numbers it
+   * reserves (32-34 with musl), and an ancestor that ignored one of them would otherwise pass that on (exec keeps
+   * ignored signals). A zeroed kernel sigaction is SIG_DFL, no flags, an empty mask, on every architecture. */
+  unsigned long kernel_dfl[4] = {0, 0, 0, 0};
+  for (int s = 1; s <= 64; s++) {
+    if (s != SIGKILL && s != SIGSTOP) syscall(SYS_rt_sigaction, s, kernel_dfl, NULL, 8);
   }
   setsid();
   if (have_orig_nofile) setrlimit(RLIMIT_NOFILE, &orig_nofile);

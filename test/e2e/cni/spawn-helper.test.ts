@@ -218,6 +218,23 @@ describe.each(BINARIES)('HelperSpawner with the $name binary', ({ path: helperPa
     expect(viaHelper.stdout.toString()).toBe(viaNode.stdout.toString());
   });
 
+  it('resets signals the helper itself inherited as ignored (plain and real-time), which exec would keep', async () => {
+    const wrapper = join(dir, 'ignoring-helper');
+    await writeFile(wrapper, `#!/bin/bash\ntrap '' HUP USR1 PIPE 40 50\nexec ${helperPath}\n`);
+    await chmod(wrapper, 0o755);
+    const ignoring = new HelperSpawner({ helperPath: wrapper });
+    scope.defer('ignoring spawner', () => ignoring.close());
+    const helperStatus = () => readFileSync(`/proc/${ignoring.pid}/status`, 'utf8');
+    const status = await finished(
+      ignoring.run({ ...request([]), file: '/bin/cat', args: ['/proc/self/status'] }),
+    );
+    // the helper does run with them ignored...
+    const ign = BigInt(`0x${/^SigIgn:\s*(\S+)/m.exec(helperStatus())?.[1]}`);
+    for (const sig of [1, 10, 13, 40, 50]) expect((ign >> BigInt(sig - 1)) & 1n).toBe(1n);
+    // ...and its child has none
+    expect(/^SigIgn:\s*(\S+)/m.exec(status.stdout.toString())?.[1]).toBe('0000000000000000');
+  });
+
   it('gives children no ignored or blocked signals, a session of their own, and no extra descriptors', async () => {
     const status = await finished(
       spawner.run({ ...request([]), file: '/bin/cat', args: ['/proc/self/status'] }),
