@@ -19,8 +19,8 @@ import { PodDirectory, type PodInfo } from './kube/pods.ts';
 import { patchNetworkStatus } from './kube/status.ts';
 import { devicesOfPod, listPodResources } from './kubelet/podresources.ts';
 import {
-  DaemonMetrics,
   instrumentService,
+  loadDaemonMetrics,
   type MetricsServer,
   metricsBindAddress,
   pluginRunObserver,
@@ -54,7 +54,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   // Observability (metrics/): no metrics at all without metricsPort, as upstream.
   const metricsHost = metricsBindAddress(loaded.raw);
-  const metrics = cfg.server.metricsPort !== undefined ? new DaemonMetrics() : undefined;
+  const metrics = cfg.server.metricsPort !== undefined ? await loadDaemonMetrics() : undefined;
   const onApiRequest = metrics
     ? (verb: string, resource: string, code: number | 'error') => metrics.onApiRequest(verb, resource, code)
     : undefined;

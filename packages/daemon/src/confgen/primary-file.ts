@@ -6,6 +6,8 @@ import { writeFileAtomic } from '@multus-ts/cni';
 
 /** A primary config larger than this is refused (real ones are a few KB). */
 export const PRIMARY_CONFIG_MAX_BYTES = 1024 * 1024;
+/** Reads after the first (a file that grew while being read). */
+const READ_CHUNK_BYTES = 64 * 1024;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -24,19 +26,26 @@ export async function readPrimaryText(path: string): Promise<string | undefined>
     const st = await fh.stat();
     if (!st.isFile())
       throw new Error(`failed to read the cluster primary CNI config ${path}: not a regular file`);
-    const buf = Buffer.alloc(PRIMARY_CONFIG_MAX_BYTES + 1);
+    // Buffers sized to the file (a few KB), not to the bound: this runs on every change in the directory, and a
+    // 1 MiB buffer each time left that much freed-but-resident memory in the daemon's malloc heap. The first read
+    // asks for one byte more than stat said, so a file that grew since is still read to its end (and bounded).
+    const chunks: Buffer[] = [];
     let len = 0;
-    while (len < buf.length) {
-      const { bytesRead } = await fh.read(buf, len, buf.length - len, null);
+    let want = Math.min(st.size, PRIMARY_CONFIG_MAX_BYTES) + 1;
+    while (len <= PRIMARY_CONFIG_MAX_BYTES) {
+      const buf = Buffer.allocUnsafe(Math.min(want, PRIMARY_CONFIG_MAX_BYTES + 1 - len));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
       len += bytesRead;
+      want = READ_CHUNK_BYTES;
     }
     if (len > PRIMARY_CONFIG_MAX_BYTES) {
       throw new Error(
         `the cluster primary CNI config ${path} is larger than ${PRIMARY_CONFIG_MAX_BYTES} bytes`,
       );
     }
-    return buf.subarray(0, len).toString('utf8');
+    return Buffer.concat(chunks, len).toString('utf8');
   } finally {
     await fh.close();
   }

@@ -4,6 +4,7 @@ import { DAEMON_ERRORS } from '../catalogue.ts';
 import type { CniCall } from '../server/wire.ts';
 import { DelegateCache } from '../store/delegate-cache.ts';
 import type { EngineDeps, EngineLogger } from './deps.ts';
+import { lazyChild } from './lazy-logger.ts';
 import type { MultusNetConf } from './netconf.ts';
 import { LimiterTimeoutError, type PriorityLimiter } from './serial.ts';
 
@@ -43,7 +44,7 @@ export function makeContext(
   deps: EngineDeps,
   limiter: PriorityLimiter,
 ): RequestContext {
-  const log = deps.logger.child({ containerID: call.containerId, command: call.command });
+  const log = lazyChild(deps.logger, { containerID: call.containerId, command: call.command });
   return {
     call,
     conf,

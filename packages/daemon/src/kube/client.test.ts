@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type KubeEmulator, startKubeEmulator } from '../../../../test/support/kube/index.ts';
+import { type KubeEmulator, RESOURCES, startKubeEmulator } from '../../../../test/support/kube/index.ts';
 import { inClusterTarget, kubeconfigTarget } from './config.ts';
 import { KubeApiError, KubeClient } from './http.ts';
 import { type KubeObject, TrimmedInformer } from './informer.ts';
@@ -116,6 +116,83 @@ describe('TrimmedInformer', () => {
           inf.get('default', 'after-down') !== undefined && inf.get('default', 'after-drop') === undefined,
       );
       expect(inf.state.restarts).toBeGreaterThan(0);
+    } finally {
+      await inf.stop();
+    }
+  });
+});
+
+describe('TrimmedInformer lists in pages', () => {
+  it('caches every object of a paged LIST, one request per page, and relists when a continue token expired', async () => {
+    for (const name of ['a', 'b', 'c', 'd', 'e']) {
+      await client.request('POST', '/api/v1/namespaces/default/pods', { body: pod(name, 'n1') });
+    }
+    await client.request('POST', '/api/v1/namespaces/default/pods', { body: pod('elsewhere', 'n2') });
+    const lists: (number | 'error')[] = [];
+    let compactOnce = true;
+    const inf = new TrimmedInformer<string>({
+      name: 'pods',
+      client,
+      path: '/api/v1/pods',
+      fieldSelector: 'spec.nodeName=n1',
+      trim: (o: KubeObject) => o.metadata?.name,
+      maxBackoffMs: 200,
+      listPageSize: 2,
+      onRequest: (verb, code) => {
+        if (verb !== 'list') return;
+        lists.push(code);
+        // After the first page: a write, then an etcd compaction, make the page's continue token too old.
+        if (compactOnce) {
+          compactOnce = false;
+          emu.store.seed([{ apiVersion: 'v1', kind: 'Pod', ...pod('late', 'n2') }]);
+          emu.store.compact();
+        }
+      },
+    });
+    inf.start();
+    try {
+      expect(await inf.waitForSync(5000)).toBe(true);
+      expect([...inf.values()].sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+      // Page 1, page 2 refused (410 Expired), then a fresh LIST of three pages.
+      expect(lists).toEqual([200, 410, 200, 200, 200]);
+      expect(inf.state.synced).toBe(true);
+    } finally {
+      await inf.stop();
+    }
+  });
+
+  it('a paged relist drops objects deleted while the watch was gone', async () => {
+    for (const name of ['a', 'b', 'c']) {
+      await client.request('POST', '/api/v1/namespaces/default/pods', { body: pod(name, 'n1') });
+    }
+    let lists = 0;
+    const inf = new TrimmedInformer<string>({
+      name: 'pods',
+      client,
+      path: '/api/v1/pods',
+      fieldSelector: 'spec.nodeName=n1',
+      trim: (o: KubeObject) => o.metadata?.name,
+      maxBackoffMs: 200,
+      listPageSize: 1,
+      onRequest: (verb) => {
+        if (verb === 'list') lists++;
+      },
+    });
+    inf.start();
+    try {
+      expect(await inf.waitForSync(5000)).toBe(true);
+      expect(lists).toBe(3);
+      // Deleted while the daemon cannot reach the API server, and the history compacted: the watch from the last
+      // resourceVersion is refused (410), so only a relist can notice.
+      await emu.faults.down();
+      const podsDef = RESOURCES.find((d) => d.group === '' && d.kind === 'Pod');
+      if (!podsDef) throw new Error('the emulator has no pods resource');
+      emu.store.delete(podsDef, 'default', 'b', { gracePeriodSeconds: 0 });
+      emu.store.compact();
+      await emu.faults.up();
+      await until(() => inf.get('default', 'b') === undefined);
+      expect([...inf.values()].sort()).toEqual(['a', 'c']);
+      expect(lists).toBe(5);
     } finally {
       await inf.stop();
     }

@@ -29,14 +29,19 @@ export interface TrimmedInformerOptions<T> {
   /** Called once per list/watch request with its outcome (metrics). */
   onRequest?: (verb: 'list' | 'watch', code: number | 'error') => void;
   maxBackoffMs?: number;
+  /** Objects per LIST page (default LIST_PAGE_SIZE). */
+  listPageSize?: number;
   /** Server-side watch timeout; a watch silent for this long plus a margin is considered dead. */
   watchTimeoutSeconds?: number;
 }
 
 interface ListBody {
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; continue?: string };
   items?: KubeObject[];
 }
+
+/** client-go's reflector pages its LISTs by 500 too. */
+export const LIST_PAGE_SIZE = 500;
 
 function keyOf(obj: KubeObject): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
@@ -130,31 +135,46 @@ export class TrimmedInformer<T> {
     });
   }
 
+  /**
+   * Lists in pages (`limit` + `continue`, one consistent snapshot, as client-go's reflector does): a response body,
+   * its parsed objects and the buffers behind them are a page's worth at a time, not the whole collection's.
+   */
   async #list(): Promise<void> {
-    let body: ListBody;
-    try {
-      body = await this.#opts.client.request<ListBody>('GET', this.#opts.path, {
-        query: { fieldSelector: this.#opts.fieldSelector },
-        timeoutMs: 60_000,
-      });
-      this.#opts.onRequest?.('list', 200);
-    } catch (err) {
-      this.#opts.onRequest?.('list', statusOf(err));
-      throw err;
-    }
     // The list replaces the cache wholesale: objects deleted while we were away disappear here.
     const seen = new Set<string>();
-    for (const obj of body.items ?? []) {
-      seen.add(keyOf(obj));
-      this.#put(obj);
-    }
+    let resourceVersion = '';
+    let continueToken: string | undefined;
+    do {
+      let body: ListBody;
+      try {
+        body = await this.#opts.client.request<ListBody>('GET', this.#opts.path, {
+          query: {
+            fieldSelector: this.#opts.fieldSelector,
+            limit: String(this.#opts.listPageSize ?? LIST_PAGE_SIZE),
+            continue: continueToken,
+          },
+          timeoutMs: 60_000,
+        });
+        this.#opts.onRequest?.('list', 200);
+      } catch (err) {
+        // A continue token older than the server's compaction is 410 Expired: #loop relists from the start.
+        this.#opts.onRequest?.('list', statusOf(err));
+        throw err;
+      }
+      for (const obj of body.items ?? []) {
+        seen.add(keyOf(obj));
+        this.#put(obj);
+      }
+      resourceVersion = body.metadata?.resourceVersion ?? '';
+      continueToken = body.metadata?.continue || undefined;
+    } while (continueToken !== undefined);
     for (const key of [...this.#items.keys()]) {
       if (!seen.has(key)) {
         this.#items.delete(key);
         this.#opts.onChange?.(key, undefined);
       }
     }
-    this.#resourceVersion = body.metadata?.resourceVersion ?? '';
+    this.#resourceVersion = resourceVersion;
     this.state.lastError = undefined;
     this.#touch();
     if (!this.state.synced) {
