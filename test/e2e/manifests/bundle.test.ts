@@ -6,13 +6,13 @@
 // to the ClusterRole. Then the probes: the DaemonSet's HTTP ones on the metrics port and the metrics-off
 // overlay's exec ones on the socket; and the two ways it stops (upgrade, uninstall).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAEMON_MAIN, NODE_NAME } from '../../support/daemon-harness.ts';
+import { DAEMON_MAIN, NODE_NAME, SPAWN_HELPER_BIN } from '../../support/daemon-harness.ts';
 import {
   type KubeEmulator,
   type PolicyRule,
@@ -182,11 +182,15 @@ beforeAll(async () => {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is required`);
   }
   root = await scope.tempDir('multus-ts-image-');
-  // The runtime stage's layout: only the bundle (and its source map), nothing to resolve packages from.
-  await mkdir(join(root, 'usr/src/multus-ts/dist'), { recursive: true });
-  for (const f of ['main.js', 'main.js.map']) {
-    copyFileSync(join(DAEMON_MAIN, '..', f), join(root, 'usr/src/multus-ts/dist', f));
-  }
+  // The runtime stage's layout: the bundle directory as make build leaves it (no compile cache of this machine's
+  // runs), multus-spawn in bin/ beside it, and nothing to resolve packages from.
+  await mkdir(join(root, 'usr/src/multus-ts/bin'), { recursive: true });
+  cpSync(join(DAEMON_MAIN, '..'), join(root, 'usr/src/multus-ts/dist'), {
+    recursive: true,
+    filter: (src) => !src.includes('.compile-cache'),
+  });
+  copyFileSync(SPAWN_HELPER_BIN, join(root, 'usr/src/multus-ts/bin/multus-spawn'));
+  chmodSync(join(root, 'usr/src/multus-ts/bin/multus-spawn'), 0o755);
   emu = await startKubeEmulator({
     tls: true,
     tokens: [{ token: SA_TOKEN, user: 'system:serviceaccount:kube-system:multus', rules: role.rules }],
