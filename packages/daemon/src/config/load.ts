@@ -205,12 +205,19 @@ async function readBounded(path: string, max: number): Promise<Buffer> {
         max,
       });
     }
-    const buf = Buffer.alloc(max + 1);
+    // Sized to the file (a few KB), not to the bound: a 1 MiB buffer stays resident in malloc's heap after it is
+    // freed. The first read asks for one byte more than stat said, so a file that grew since is still read to its
+    // end, in 64 KiB steps, and bounded.
+    const chunks: Buffer[] = [];
     let len = 0;
-    while (len < buf.length) {
-      const { bytesRead } = await fh.read(buf, len, buf.length - len, null);
+    let want = Math.min(st.size, max) + 1;
+    while (len <= max) {
+      const buf = Buffer.allocUnsafe(Math.min(want, max + 1 - len));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
       len += bytesRead;
+      want = 64 * 1024;
     }
     if (len > max) {
       throw CniError.of(DAEMON_CONFIG_ERRORS, 'ERR_DAEMON_CONFIG_TOO_LARGE', {
@@ -219,7 +226,7 @@ async function readBounded(path: string, max: number): Promise<Buffer> {
         max,
       });
     }
-    return buf.subarray(0, len);
+    return Buffer.concat(chunks, len);
   } catch (err) {
     if (err instanceof CniError) throw err;
     throw CniError.of(DAEMON_CONFIG_ERRORS, 'ERR_DAEMON_CONFIG_READ', {
