@@ -3,11 +3,10 @@
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '@multus-ts/cni';
+import { readUpToBound } from '../read-bounded.ts';
 
 /** A primary config larger than this is refused (real ones are a few KB). */
 export const PRIMARY_CONFIG_MAX_BYTES = 1024 * 1024;
-/** Reads after the first (a file that grew while being read). */
-const READ_CHUNK_BYTES = 64 * 1024;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -26,26 +25,14 @@ export async function readPrimaryText(path: string): Promise<string | undefined>
     const st = await fh.stat();
     if (!st.isFile())
       throw new Error(`failed to read the cluster primary CNI config ${path}: not a regular file`);
-    // Buffers sized to the file (a few KB), not to the bound: this runs on every change in the directory, and a
-    // 1 MiB buffer each time left that much freed-but-resident memory in the daemon's malloc heap. The first read
-    // asks for one byte more than stat said, so a file that grew since is still read to its end (and bounded).
-    const chunks: Buffer[] = [];
-    let len = 0;
-    let want = Math.min(st.size, PRIMARY_CONFIG_MAX_BYTES) + 1;
-    while (len <= PRIMARY_CONFIG_MAX_BYTES) {
-      const buf = Buffer.allocUnsafe(Math.min(want, PRIMARY_CONFIG_MAX_BYTES + 1 - len));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buf.subarray(0, bytesRead));
-      len += bytesRead;
-      want = READ_CHUNK_BYTES;
-    }
-    if (len > PRIMARY_CONFIG_MAX_BYTES) {
+    // This runs on every change in the directory: see readUpToBound for why buffers follow the file's size.
+    const bytes = await readUpToBound(fh, st.size, PRIMARY_CONFIG_MAX_BYTES);
+    if (bytes.length > PRIMARY_CONFIG_MAX_BYTES) {
       throw new Error(
         `the cluster primary CNI config ${path} is larger than ${PRIMARY_CONFIG_MAX_BYTES} bytes`,
       );
     }
-    return Buffer.concat(chunks, len).toString('utf8');
+    return bytes.toString('utf8');
   } finally {
     await fh.close();
   }

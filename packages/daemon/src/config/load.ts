@@ -3,6 +3,7 @@
 import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CniError } from '@multus-ts/cni';
+import { readUpToBound } from '../read-bounded.ts';
 import { DAEMON_CONFIG_ERRORS } from './catalogue.ts';
 import {
   DAEMON_CONFIG_MAX_BYTES,
@@ -205,28 +206,15 @@ async function readBounded(path: string, max: number): Promise<Buffer> {
         max,
       });
     }
-    // Sized to the file (a few KB), not to the bound: a 1 MiB buffer stays resident in malloc's heap after it is
-    // freed. The first read asks for one byte more than stat said, so a file that grew since is still read to its
-    // end, in 64 KiB steps, and bounded.
-    const chunks: Buffer[] = [];
-    let len = 0;
-    let want = Math.min(st.size, max) + 1;
-    while (len <= max) {
-      const buf = Buffer.allocUnsafe(Math.min(want, max + 1 - len));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buf.subarray(0, bytesRead));
-      len += bytesRead;
-      want = 64 * 1024;
-    }
-    if (len > max) {
+    const bytes = await readUpToBound(fh, st.size, max);
+    if (bytes.length > max) {
       throw CniError.of(DAEMON_CONFIG_ERRORS, 'ERR_DAEMON_CONFIG_TOO_LARGE', {
         source: path,
         size: `more than ${max}`,
         max,
       });
     }
-    return Buffer.concat(chunks, len);
+    return bytes;
   } catch (err) {
     if (err instanceof CniError) throw err;
     throw CniError.of(DAEMON_CONFIG_ERRORS, 'ERR_DAEMON_CONFIG_READ', {
