@@ -245,7 +245,7 @@ describe('CertManager', () => {
     expect(csrs()[1]?.spec).toMatchObject({ username: 'system:node:node-1' });
 
     // node-1's certificate is not node-2's: a new request is sent (and denied here, its sender being node-1)
-    await expect(manager({ nodeName: 'node-2', waitTimeoutMs: 1000 }).init()).rejects.toThrow(
+    await expect(manager({ nodeName: 'node-2', waitTimeoutMs: 10_000 }).init()).rejects.toThrow(
       /last cert store err: the stored certificate is for O=system:multus, CN=system:multus:node-1 err: certificate signing request is denied/,
     );
     expect(approver.denied.length).toBeGreaterThan(0);
@@ -307,7 +307,8 @@ describe('CertManager', () => {
         setTimeout(() => answer(e.object.metadata.name ?? ''), 0);
     });
     try {
-      await expect(manager({ waitTimeoutMs: 1500 }).init()).rejects.toThrow(
+      // A generous wait: the signed certificate ends it at once; a loaded machine may take a while to sign.
+      await expect(manager({ waitTimeoutMs: 10_000 }).init()).rejects.toThrow(
         /err: invalid PEM in the issued certificate: the private key does not match the certificate$/,
       );
       await expect(loadCert(join(dir, 'certs'))).rejects.toThrow(/no cert\/key file/);
